@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/galsync/galsync/handlers"
+)
+
+// serve answers the Azure Functions host: it listens on 127.0.0.1 at
+// FUNCTIONS_CUSTOMHANDLER_PORT, as the host requires.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: galsync serve\n\nServes the functions to the Azure Functions host on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT.\nThe host starts it (host.json: customHandler.description.arguments = [\"serve\"]).\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	port := getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return usageError{fmt.Errorf("FUNCTIONS_CUSTOMHANDLER_PORT %q is not a port number; the Functions host sets it", port)}
+	}
+	a, err := buildApp(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: handlers.New(a.deps), ReadHeaderTimeout: 10 * time.Second}
+	a.logger.Info("serving functions to the host", "addr", ln.Addr().String())
+	err = serveUntilDone(ctx, srv, func() error { return srv.Serve(ln) })
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/galsync/galsync/handlers"
+	"github.com/galsync/galsync/shared/config"
+	"github.com/galsync/galsync/shared/embedded"
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/graph"
+	"github.com/galsync/galsync/shared/identity"
+	"github.com/galsync/galsync/shared/pipeline"
+	"github.com/galsync/galsync/shared/progress"
+	"github.com/galsync/galsync/shared/queue"
+)
+
+// app is galsync wired from its configuration. Wiring lives here and only
+// here: every other package receives what it needs.
+type app struct {
+	settings config.Settings
+	catalog  pipeline.Catalog
+	db       *embedded.DB
+	tally    *progress.Tally
+	deps     handlers.Deps
+	logger   *slog.Logger
+}
+
+func buildApp(getenv func(string) string, stderr io.Writer) (*app, error) {
+	settings, err := config.LoadSettings()
+	if err != nil {
+		return nil, usageError{err}
+	}
+	logger := newLogger(settings, stderr)
+	doc, err := config.ReadTopology(settings)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	home := galsync.Cloud(settings.HomeCloud)
+	topo, err := config.ParseTopology(doc, home, identity.Validate)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	catalog, err := pipeline.NewCatalog(topo)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	httpClient, err := newHTTPClient(settings.CAFile)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	graphClient, err := newGraph(topo, home, getenv, httpClient, logger)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if err := os.MkdirAll(settings.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	db, err := embedded.Open(filepath.Join(settings.DataDir, "galsync.db"), embedded.Options{
+		Queues: queueOptions(settings), Now: time.Now, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	tally := progress.NewTally()
+	st := progress.Store(db, tally)
+	now := galsync.Clock(time.Now)
+	deps := handlers.Deps{
+		Directions: catalog,
+		Puller: &pipeline.Puller{Directions: catalog, Store: st, Graph: graphClient, Queue: db, Now: now,
+			Budget: settings.PullBudget, Logger: logger},
+		Inviter: &pipeline.Inviter{Directions: catalog, Store: st, Graph: graphClient, Queue: db, Now: now,
+			ClaimTTL: settings.InviteClaimTTL, Logger: logger},
+		Updater: &pipeline.Updater{Directions: catalog, Store: st, Graph: graphClient, Queue: db, Now: now,
+			InviteWait: 5 * time.Second, Logger: logger},
+		Queue: db, Now: now, PullCoalesceWindow: settings.PullCoalesceWindow, Logger: logger,
+	}
+	return &app{settings: settings, catalog: catalog, db: db, tally: tally, deps: deps, logger: logger}, nil
+}
+
+func (a *app) Close() error { return a.db.Close() }
+
+func queueOptions(s config.Settings) map[string]queue.Options {
+	o := queue.DefaultOptions()
+	o.LockDuration, o.MaxDeliveryCount = s.LockDuration, s.MaxDeliveryCount
+	return map[string]queue.Options{galsync.QueuePulls: o, galsync.QueueInvites: o, galsync.QueueUpdates: o}
+}
+
+func newLogger(s config.Settings, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(strings.ToUpper(s.LogLevel))) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if s.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// newHTTPClient trusts the system roots plus, if given, a CA bundle (the
+// tenant simulator's certificate).
+func newHTTPClient(caFile string) (*http.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("GALSYNC_CA_FILE: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("GALSYNC_CA_FILE %s: no PEM certificate in it", caFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
+}
+
+func newGraph(t galsync.Topology, home galsync.Cloud, getenv func(string) string, hc *http.Client, logger *slog.Logger) (*graph.Client, error) {
+	endpoints := map[string]graph.Endpoint{}
+	for _, tn := range t.Tenants {
+		cred, err := identity.Credential(tn, home, getenv, identity.Options{Logger: logger, Transport: hc})
+		if err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", tn.Name, err)
+		}
+		hosts, err := identity.Hosts(tn.Cloud)
+		if err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", tn.Name, err)
+		}
+		base := tn.GraphBaseURL
+		if base == "" {
+			base = hosts.Graph + "/v1.0"
+		}
+		endpoints[tn.Name] = graph.Endpoint{BaseURL: base, Credential: cred, Scopes: []string{hosts.Graph + "/.default"}}
+	}
+	return graph.New(endpoints, graph.Options{Logger: logger, HTTPClient: hc})
+}
+
+// serveUntilDone serves h on the listener until ctx ends, then shuts down.
+func serveUntilDone(ctx context.Context, srv *http.Server, serve func() error) error {
+	errc := make(chan error, 1)
+	go func() { errc <- serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

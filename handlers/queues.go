@@ -1,0 +1,45 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/pipeline"
+)
+
+func deltaPull(d Deps) http.Handler {
+	return queueHandler(d.Logger, FuncDeltaPull, func(r *http.Request, body []byte, invocationID string) (string, error) {
+		req, err := galsync.DecodePullRequest(body)
+		if err != nil {
+			return "", err
+		}
+		res, err := d.Puller.Pull(r.Context(), req, invocationID)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("pulled %s: %d page(s), %d user(s): %d invite, %d update, %d deprovision, %d skipped; finished=%t paused=%t blocked=%t resynced=%t continued=%t superseded=%t",
+			req.Direction, res.Pages, res.Users, res.Invites, res.Updates, res.Deprovisions, res.Skipped,
+			res.RoundFinished, res.Paused, res.Blocked, res.Resynced, res.Continued, res.Superseded), nil
+	})
+}
+
+type workFunc func(ctx context.Context, item galsync.WorkItem, invocationID string) (pipeline.Outcome, error)
+
+func inviteWorker(d Deps) http.Handler { return workHandler(d, FuncInviteWorker, d.Inviter.Handle) }
+func updateWorker(d Deps) http.Handler { return workHandler(d, FuncUpdateWorker, d.Updater.Handle) }
+
+func workHandler(d Deps, function string, handle workFunc) http.Handler {
+	return queueHandler(d.Logger, function, func(r *http.Request, body []byte, invocationID string) (string, error) {
+		item, err := galsync.DecodeWorkItem(body)
+		if err != nil {
+			return "", err
+		}
+		out, err := handle(r.Context(), item, invocationID)
+		if err != nil {
+			return "", fmt.Errorf("%s user %s seq %d: %w", item.Direction, item.SourceUserID, item.Seq, err)
+		}
+		return fmt.Sprintf("%s user %s seq %d: %s %s", item.Direction, item.SourceUserID, item.Seq, out.Action, out.Reason), nil
+	})
+}

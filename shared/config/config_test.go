@@ -1,0 +1,120 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/galsync/galsync/shared/galsync"
+)
+
+const goodTopology = `{
+ "tenants": [
+  {"name":"contoso","tenantId":"11111111-1111-1111-1111-111111111111","cloud":"public","domain":"contoso.onmicrosoft.com",
+   "auth":{"method":"managedIdentity"}},
+  {"name":"fabrikam","tenantId":"22222222-2222-2222-2222-222222222222","cloud":"public","domain":"fabrikam.onmicrosoft.com",
+   "auth":{"method":"federated","clientId":"33333333-3333-3333-3333-333333333333"}}
+ ],
+ "directions": [
+  {"name":"contoso-to-fabrikam","source":"contoso","target":"fabrikam","inviteRedirectUrl":"https://myapps.microsoft.com",
+   "scope":{"excludeDomains":["contractors.contoso.com"]},
+   "deprovision":{"action":"disable","threshold":{"percent":10}}}
+ ]
+}`
+
+func TestParseTopologyGood(t *testing.T) {
+	topo, err := ParseTopology([]byte(goodTopology), galsync.CloudPublic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := topo.Direction("contoso-to-fabrikam")
+	if !ok || d.Deprovision.Threshold.Percent != 10 || d.Scope.ExcludeDomains[0] != "contractors.contoso.com" {
+		t.Fatalf("direction = %+v", d)
+	}
+}
+
+func TestParseTopologyNamesEveryProblem(t *testing.T) {
+	bad := `{
+ "tenants": [
+  {"name":"Contoso","tenantId":"nope","cloud":"mars","graphBaseUrl":"http://x/v1.0","auth":{"method":"managedIdentity"}},
+  {"name":"b","tenantId":"22222222-2222-2222-2222-222222222222","cloud":"public","domain":"b.onmicrosoft.com","auth":{"method":"x"}}
+ ],
+ "directions": [
+  {"name":"d1","source":"ghost","target":"b","userType":"Admin","inviteRedirectUrl":"http://x",
+   "deprovision":{"action":"shred","threshold":{"percent":150}},
+   "mapping":{"displayName":{"expression":"Lower("}}},
+  {"name":"d1","source":"b","target":"b","inviteRedirectUrl":"https://x","deprovision":{"action":"none"}}
+ ]
+}`
+	check := func(tn galsync.Tenant, _ galsync.Cloud) []error {
+		if tn.Auth.Method == "x" {
+			return []error{errors.New(`method "x" is unknown`)}
+		}
+		return nil
+	}
+	_, err := ParseTopology([]byte(bad), galsync.CloudPublic, check)
+	if err == nil {
+		t.Fatal("want error")
+	}
+	for _, want := range []string{
+		"tenants[0] (Contoso): name must be lower-case",
+		`tenantId "nope" is not a GUID`,
+		`cloud "mars"`,
+		"domain is missing",
+		"graphBaseUrl",
+		`tenants[1] (b): auth: method "x" is unknown`,
+		`directions[0] (d1): source "ghost" is not a configured tenant`,
+		`userType "Admin"`,
+		"inviteRedirectUrl must be an https URL",
+		`deprovision.action "shred"`,
+		"deprovision.threshold",
+		`directions[0] (d1): mapping "displayName": expression`,
+		"directions[1] (d1): source and target are the same tenant",
+		"directions[1] (d1): name is used twice",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestParseTopologyRejectsUnknownFields(t *testing.T) {
+	doc := strings.Replace(goodTopology, `"deprovision"`, `"deprovison"`, 1)
+	_, err := ParseTopology([]byte(doc), galsync.CloudPublic, nil)
+	if err == nil || !strings.Contains(err.Error(), `unknown field "deprovison"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestLoadSettings(t *testing.T) {
+	t.Setenv("GALSYNC_TOPOLOGY_FILE", "/tmp/t.json")
+	s, err := LoadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.QueueBackend != "embedded" || s.MaxDeliveryCount != 10 || s.DeltaSchedule != "0 */5 * * * *" || s.PullBudget.Minutes() != 4 {
+		t.Errorf("defaults = %+v", s)
+	}
+}
+
+func TestLoadSettingsNamesEveryProblem(t *testing.T) {
+	t.Setenv("GALSYNC_HOME_CLOUD", "moon")
+	t.Setenv("GALSYNC_QUEUE_BACKEND", "kafka")
+	t.Setenv("GALSYNC_MAX_DELIVERY_COUNT", "0")
+	t.Setenv("GALSYNC_LOCK_DURATION", "-1s")
+	t.Setenv("GALSYNC_LOG_LEVEL", "loud")
+	_, err := LoadSettings()
+	if err == nil {
+		t.Fatal("want error")
+	}
+	for _, want := range []string{"GALSYNC_TOPOLOGY_FILE: set it", `GALSYNC_HOME_CLOUD: "moon"`, `GALSYNC_QUEUE_BACKEND: "kafka"`,
+		"GALSYNC_MAX_DELIVERY_COUNT", "GALSYNC_LOCK_DURATION", `GALSYNC_LOG_LEVEL: "loud"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	t.Setenv("GALSYNC_PULL_BUDGET", "soon")
+	if _, err := LoadSettings(); err == nil || !strings.Contains(err.Error(), "PULL_BUDGET") {
+		t.Errorf("unparsable duration: %v", err)
+	}
+}

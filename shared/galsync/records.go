@@ -1,0 +1,130 @@
+package galsync
+
+import "time"
+
+// Cursor is where a direction's users/delta round stands. Link is the
+// @odata.nextLink of a round in progress or the @odata.deltaLink of the last
+// finished one; empty means "start a full round".
+type Cursor struct {
+	Direction string `json:"direction"`
+	Link      string `json:"link,omitempty"`
+	// Full is true while the current round started without a delta token
+	// (first sync or resync); at its end, linked users not seen are removed.
+	Full bool `json:"full,omitempty"`
+	// Round identifies the round in progress; RoundPages are keyed by it.
+	Round string `json:"round,omitempty"`
+	// Page counts the pages already processed in the current round.
+	Page int `json:"page,omitempty"`
+	// NextSeq is the sequence number the next change will carry. Saved with
+	// the cursor, so a re-read after a crash assigns the same numbers.
+	NextSeq int64 `json:"nextSeq"`
+	// DeltaObtainedAt is when the current deltaLink was issued (tokens of
+	// directory objects live about 7 days).
+	DeltaObtainedAt time.Time `json:"deltaObtainedAt,omitzero"`
+	RoundStartedAt  time.Time `json:"roundStartedAt,omitzero"`
+	LastResyncAt    time.Time `json:"lastResyncAt,omitzero"`
+	ResyncReason    string    `json:"resyncReason,omitempty"`
+	UpdatedAt       time.Time `json:"updatedAt,omitzero"`
+	// ETag is the store's version of the record; a write with a stale ETag
+	// fails with ErrConflict. Empty on a write means "create".
+	ETag string `json:"-"`
+}
+
+// LinkState is the life cycle of a synced user in the target.
+type LinkState string
+
+const (
+	// LinkInviting: an invite worker has claimed this user and is inviting.
+	LinkInviting LinkState = "inviting"
+	LinkActive   LinkState = "active"
+	LinkDisabled LinkState = "disabled"
+	LinkDeleted  LinkState = "deleted"
+)
+
+// Link records that source user SourceUserID is TargetUserID in a direction,
+// and what was last applied to it.
+type Link struct {
+	Direction    string    `json:"direction"`
+	SourceUserID string    `json:"sourceUserId"`
+	TargetUserID string    `json:"targetUserId,omitempty"`
+	State        LinkState `json:"state"`
+	// AppliedSeq is the sequence number of the last work item applied; older
+	// items change nothing.
+	AppliedSeq int64    `json:"appliedSeq"`
+	Applied    Snapshot `json:"applied,omitempty"`
+	// ClaimedAt and ClaimSeq say when, and for which work item, an invite
+	// worker claimed the link (State inviting).
+	ClaimedAt time.Time `json:"claimedAt,omitzero"`
+	ClaimSeq  int64     `json:"claimSeq,omitempty"`
+	CreatedAt time.Time `json:"createdAt,omitzero"`
+	UpdatedAt time.Time `json:"updatedAt,omitzero"`
+	ETag      string    `json:"-"`
+}
+
+// Live reports whether the link stands for a guest that still exists and
+// is enabled in the target.
+func (l Link) Live() bool { return l.State == LinkActive || l.State == LinkInviting }
+
+// RoundPage is what one delta page of a round leaves for the round's end:
+// the ids it saw (for the sweep of a full round) and the deprovisioning it
+// decided (held until the accidental-deletion threshold is checked).
+type RoundPage struct {
+	Direction    string     `json:"direction"`
+	Round        string     `json:"round"`
+	Page         int        `json:"page"`
+	Seen         []string   `json:"seen,omitempty"`
+	Deprovisions []WorkItem `json:"deprovisions,omitempty"`
+}
+
+// DirectionState is the operational state of a direction: paused by the
+// accidental-deletion threshold, and the deprovisioning held for approval.
+type DirectionState struct {
+	Direction   string     `json:"direction"`
+	Paused      bool       `json:"paused"`
+	PausedAt    time.Time  `json:"pausedAt,omitzero"`
+	PauseReason string     `json:"pauseReason,omitempty"`
+	Held        []WorkItem `json:"held,omitempty"`
+	UpdatedAt   time.Time  `json:"updatedAt,omitzero"`
+	ETag        string     `json:"-"`
+}
+
+// Provisioning log actions.
+const (
+	ActionInvite    = "invite"
+	ActionJoin      = "join"
+	ActionUpdate    = "update"
+	ActionDisable   = "disable"
+	ActionDelete    = "delete"
+	ActionSkip      = "skip"
+	ActionPause     = "pause"
+	ActionResync    = "resync"
+	ActionReenable  = "reenable"
+	OutcomeSuccess  = "success"
+	OutcomeSkipped  = "skipped"
+	OutcomeFailed   = "failed"
+	OutcomeNoChange = "nochange"
+)
+
+// LogEntry is one line of the provisioning log: an action taken or skipped
+// on one user, with its reason. It names attributes, never their values.
+type LogEntry struct {
+	Time         time.Time `json:"time"`
+	Direction    string    `json:"direction"`
+	SourceUserID string    `json:"sourceUserId,omitempty"`
+	TargetUserID string    `json:"targetUserId,omitempty"`
+	Action       string    `json:"action"`
+	Outcome      string    `json:"outcome"`
+	Reason       string    `json:"reason,omitempty"`
+	Attributes   []string  `json:"attributes,omitempty"`
+	Seq          int64     `json:"seq,omitempty"`
+	InvocationID string    `json:"invocationId,omitempty"`
+}
+
+// LogQuery filters the provisioning log; zero fields match everything.
+type LogQuery struct {
+	Direction    string
+	SourceUserID string
+	Action       string
+	Since        time.Time
+	Limit        int
+}

@@ -1,0 +1,98 @@
+package graph
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/galsync/galsync/shared/galsync"
+)
+
+// Error is a failure Graph answered. Its text is
+// "graph: <op> in tenant <name>: <status> <code>: <message>", with anything
+// that looks like a mail address in the message redacted; request bodies
+// and tokens never appear in it. It wraps galsync.ErrNotFound or
+// galsync.ErrDeltaExpired where those apply.
+type Error struct {
+	Op      string
+	Tenant  string
+	Status  int
+	Code    string
+	Message string
+	// RequestID is Graph's request-id, for Microsoft support.
+	RequestID string
+	kind      error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("graph: %s in tenant %s: %d %s: %s", e.Op, e.Tenant, e.Status, e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.kind }
+
+// graphErrorBody is Graph's error envelope.
+type graphErrorBody struct {
+	Error struct {
+		Code       string `json:"code"`
+		Message    string `json:"message"`
+		InnerError struct {
+			Code      string `json:"code"`
+			RequestID string `json:"request-id"`
+		} `json:"innerError"`
+	} `json:"error"`
+}
+
+func newError(op, tenant string, rep reply) *Error {
+	e := &Error{Op: op, Tenant: tenant, Status: rep.status}
+	var b graphErrorBody
+	if json.Unmarshal(rep.body, &b) == nil && b.Error.Code != "" {
+		e.Code, e.Message, e.RequestID = b.Error.Code, redact(b.Error.Message), b.Error.InnerError.RequestID
+		if isResync(b.Error.InnerError.Code) {
+			e.Code = b.Error.InnerError.Code
+		}
+	} else {
+		// Not a Graph answer (a gateway's HTML, an empty body): the status says it all.
+		e.Code = strings.ReplaceAll(http.StatusText(rep.status), " ", "")
+		e.Message = "no Graph error in the answer"
+	}
+	return e
+}
+
+// classify decides what the caller may do about e: resync, treat as gone,
+// give up (permanent), or retry later (anything else).
+func classify(e *Error) error {
+	switch {
+	case e.Status == http.StatusGone || isResync(e.Code):
+		e.kind = galsync.ErrDeltaExpired
+		return e
+	case e.Status == http.StatusNotFound:
+		e.kind = galsync.ErrNotFound
+		return e
+	case e.Status >= 400 && e.Status < 500 && e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests:
+		return galsync.Permanent(e)
+	default:
+		return e
+	}
+}
+
+// isResync reports a code by which Graph refuses a delta token; the
+// documentation spells them in more than one case.
+func isResync(code string) bool {
+	return strings.EqualFold(code, "syncStateNotFound") || strings.EqualFold(code, "resyncRequired")
+}
+
+// redact replaces each word holding an '@' (a mail address or a user
+// principal name) with [redacted]: Graph messages sometimes quote them.
+func redact(msg string) string {
+	if !strings.Contains(msg, "@") {
+		return msg
+	}
+	words := strings.Split(msg, " ")
+	for i, w := range words {
+		if strings.Contains(w, "@") {
+			words[i] = "[redacted]"
+		}
+	}
+	return strings.Join(words, " ")
+}

@@ -1,0 +1,81 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	abs "github.com/microsoft/kiota-abstractions-go"
+)
+
+// maxBody caps what is read of one answer; a delta page of 1,000 users
+// with a dozen properties is well under 2 MB.
+const maxBody = 64 << 20
+
+// reply is an HTTP answer as read off the wire.
+type reply struct {
+	status int
+	body   []byte
+}
+
+// send sends ri through the SDK's adapter (token, middleware) and returns
+// the raw answer, or the Graph error it carries as a classified *Error.
+func (tc *tenantClient) send(ctx context.Context, op string, ri *abs.RequestInformation) (reply, error) {
+	var rep reply
+	handler := abs.NewRequestHandlerOption()
+	handler.SetResponseHandler(func(resp any, _ abs.ErrorMappings) (any, error) {
+		r, ok := resp.(*http.Response)
+		if !ok || r == nil {
+			return nil, errors.New("no HTTP response")
+		}
+		defer r.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+		rep = reply{status: r.StatusCode, body: body}
+		return nil, err
+	})
+	ri.AddRequestOptions([]abs.RequestOption{handler})
+	if err := tc.adapter.SendNoContent(ctx, ri, nil); err != nil {
+		return rep, fmt.Errorf("graph: %s in tenant %s: %w", op, tc.name, withoutURL(err))
+	}
+	if rep.status < 200 || rep.status > 299 {
+		return rep, classify(newError(op, tc.name, rep))
+	}
+	return rep, nil
+}
+
+// sendJSON is send with a JSON body marshalled here, so exactly the given
+// properties go out (kiota models would add or drop some).
+func (tc *tenantClient) sendJSON(ctx context.Context, op string, ri *abs.RequestInformation, body any) (reply, error) {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return reply{}, fmt.Errorf("graph: %s in tenant %s: encode body: %w", op, tc.name, err)
+	}
+	ri.SetStreamContentAndContentType(b, "application/json")
+	return tc.send(ctx, op, ri)
+}
+
+// decode unmarshals a successful answer.
+func (tc *tenantClient) decode(op string, rep reply, v any) error {
+	if err := json.Unmarshal(rep.body, v); err != nil {
+		return fmt.Errorf("graph: %s in tenant %s: decode answer: %w", op, tc.name, err)
+	}
+	return nil
+}
+
+// withoutURL drops the request URL net/http puts in its errors: a path or a
+// $filter can hold a mail address. The cause stays wrapped.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	host := "?"
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		host = u.Host
+	}
+	return fmt.Errorf("%s %s: %w", ue.Op, host, ue.Err)
+}

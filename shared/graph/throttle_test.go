@@ -1,0 +1,121 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/galsync/galsync/shared/galsync"
+)
+
+// TestThrottledCallSucceeds: a 429 with Retry-After: 1 is waited out and
+// the invitation (a gzip body) is sent again whole.
+func TestThrottledCallSucceeds(t *testing.T) {
+	var calls atomic.Int32
+	f := newFakeGraph(t, func(w http.ResponseWriter, _ *http.Request, body []byte) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, graphError("TooManyRequests", "Too many requests."))
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]any{"invitedUser": map[string]any{"id": "guest-1"}})
+	})
+	var logs bytes.Buffer
+	start := time.Now()
+	u, err := f.client(Options{Logger: logTo(&logs)}).Invite(testContext(t), testTenant,
+		galsync.Invitation{EmailAddress: "ada@contoso.com", RedirectURL: "https://myapps.microsoft.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if elapsed := time.Since(start); elapsed < time.Second {
+		t.Errorf("retried after %v, before Retry-After", elapsed)
+	}
+	reqs := f.requests()
+	if u.ID != "guest-1" || len(reqs) != 2 {
+		t.Fatalf("user %+v after %d requests", u, len(reqs))
+	}
+	for i, r := range reqs {
+		var body map[string]any
+		if err := json.Unmarshal(r.Body, &body); err != nil || body["invitedUserEmailAddress"] != "ada@contoso.com" || r.ContentEncoding != "gzip" {
+			t.Errorf("attempt %d body %q (%v, encoding %q)", i+1, r.Body, err, r.ContentEncoding)
+		}
+	}
+	if !strings.Contains(logs.String(), "status=429") || strings.Contains(logs.String(), "ada@contoso.com") {
+		t.Errorf("log = %s; want the 429 noted without the address", logs.String())
+	}
+}
+
+// TestPerAttemptTimeout: the HTTPClient's Timeout bounds each attempt, so a
+// hung attempt fails and the Retry-After wait is not counted against it.
+func TestPerAttemptTimeout(t *testing.T) {
+	release := make(chan struct{})
+	var calls atomic.Int32
+	f := newFakeGraph(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		switch calls.Add(1) {
+		case 1:
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusServiceUnavailable, graphError("serviceNotAvailable", "Busy."))
+		default:
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+	})
+	defer close(release)
+	hc := f.srv.Client()
+	hc.Timeout = 700 * time.Millisecond // shorter than the 1 s Retry-After wait
+	_, err := f.client(Options{HTTPClient: hc, MaxRetries: 1}).FindUserByMail(testContext(t), testTenant, "ada@contoso.com", nil)
+	if err == nil || galsync.IsPermanent(err) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want a transient timeout", err)
+	}
+	if strings.Contains(err.Error(), "ada@contoso.com") || strings.Contains(err.Error(), "filter") {
+		t.Errorf("error text carries the request URL: %v", err)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d attempts, want 2 (the wait must not use up the attempt's time)", n)
+	}
+}
+
+// TestConcurrentCalls shares one Client between goroutines (run with -race).
+func TestConcurrentCalls(t *testing.T) {
+	f := newFakeGraph(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		if r.Method == http.MethodGet {
+			writeJSON(w, http.StatusOK, map[string]any{"@odata.deltaLink": "https://x/v1.0/users/delta?$deltatoken=t",
+				"value": []map[string]any{{"id": "u1"}}})
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	c := f.client(Options{})
+	ctx := testContext(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := range 8 {
+		wg.Go(func() {
+			if _, err := c.DeltaPage(ctx, testTenant, "", []string{"displayName"}); err != nil {
+				errs <- err
+			}
+		})
+		wg.Go(func() {
+			if err := c.UpdateUser(ctx, testTenant, "u"+string(rune('a'+i)), map[string]any{"city": "Oslo"}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := len(f.requests()); n != 16 {
+		t.Errorf("%d requests, want 16", n)
+	}
+}

@@ -1,0 +1,124 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	khttp "github.com/microsoft/kiota-http-go"
+	core "github.com/microsoftgraph/msgraph-sdk-go-core"
+)
+
+// maxRetries is kiota's ceiling; its retry handler also stops once the
+// Retry-After waits add up to 180 s. A call still throttled after that
+// fails as transient, and the queue delivers its message again later.
+const maxRetries = 10
+
+// newHTTPClient is the SDK's middleware pipeline over the caller's
+// transport, in an order fixed here (kiota's default list comes out of a
+// map, in random order). Compression sits outside the retry handler, as the
+// Graph SDK design asks: the other way round, a retried request is sent
+// uncompressed under Content-Encoding: gzip and Graph answers 400
+// (kiota-http-go issue 183), which would turn a throttled write into a
+// permanent failure.
+func newHTTPClient(opts Options) *http.Client {
+	var parent http.RoundTripper = http.DefaultTransport
+	var perAttempt time.Duration
+	if opts.HTTPClient != nil {
+		if opts.HTTPClient.Transport != nil {
+			parent = opts.HTTPClient.Transport
+		}
+		perAttempt = opts.HTTPClient.Timeout
+	}
+	if perAttempt > 0 {
+		parent = attemptTimeout{next: parent, limit: perAttempt}
+	}
+	retries := opts.MaxRetries
+	if retries <= 0 || retries > maxRetries {
+		retries = maxRetries
+	}
+	middleware := []khttp.Middleware{
+		core.NewGraphTelemetryHandler(&core.GraphClientOptions{}), // client-request-id for Microsoft support
+		khttp.NewCompressionHandler(),
+		khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
+			MaxRetries: retries,
+			ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool {
+				return true
+			},
+		}),
+		throttleLog{logger: opts.Logger},
+		khttp.NewRedirectHandler(),
+		khttp.NewParametersNameDecodingHandler(),
+		khttp.NewUserAgentHandler(),
+		khttp.NewHeadersInspectionHandler(),
+	}
+	return &http.Client{
+		Transport: khttp.NewCustomTransportWithParentTransport(parent, middleware...),
+		// The redirect handler follows redirects (and drops the token
+		// across hosts); net/http must not follow them a second time.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// throttleLog notes each answer the retry handler may wait on and retry. It
+// logs the method and host only: paths can hold a user principal name. It
+// also reads such an answer's (small) body into memory and closes it, which
+// the retry handler does not do before retrying, so the connection goes
+// back to the pool.
+type throttleLog struct{ logger *slog.Logger }
+
+func (t throttleLog) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
+	resp, err := p.Next(req, i)
+	if err != nil || !retriable(resp.StatusCode) {
+		return resp, err
+	}
+	t.logger.LogAttrs(req.Context(), slog.LevelWarn, "graph: throttled or unavailable",
+		slog.String("method", req.Method), slog.String("host", req.URL.Host),
+		slog.Int("status", resp.StatusCode), slog.String("retryAfter", resp.Header.Get("Retry-After")),
+		slog.String("attempt", req.Header.Get("Retry-Attempt")))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %d answer: %w", resp.StatusCode, err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
+}
+
+// retriable lists the statuses kiota's retry handler retries.
+func retriable(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+}
+
+// attemptTimeout bounds one attempt, body included, rather than the whole
+// call: an http.Client Timeout would also count the Retry-After waits.
+type attemptTimeout struct {
+	next  http.RoundTripper
+	limit time.Duration
+}
+
+func (a attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), a.limit)
+	resp, err := a.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}

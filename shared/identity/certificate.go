@@ -1,0 +1,47 @@
+package identity
+
+import (
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/galsync/galsync/shared/galsync"
+)
+
+// certificate signs in as an app registration with a certificate read from
+// CertificatePath: PEM (certificate and unencrypted key) or PFX, whose
+// password is in the app setting CertificatePasswordSetting names.
+func certificate(t galsync.Tenant, hosts CloudHosts, getenv func(string) string, opts Options) (azcore.TokenCredential, error) {
+	a := t.Auth
+	data, err := os.ReadFile(a.CertificatePath)
+	if err != nil {
+		return nil, fmt.Errorf("certificate: %w", err)
+	}
+	var password []byte
+	if a.CertificatePasswordSetting != "" {
+		pw := getenv(a.CertificatePasswordSetting)
+		if pw == "" {
+			return nil, fmt.Errorf("certificate: app setting %s (certificatePasswordSetting) is empty or not set", a.CertificatePasswordSetting)
+		}
+		password = []byte(pw)
+	}
+	certs, key, err := azidentity.ParseCertificates(data, password)
+	if err != nil {
+		// azidentity reads legacy (3DES) PFX files only, and PEM keys unencrypted.
+		return nil, fmt.Errorf("certificate %s: %w (want PEM with an unencrypted key, or a PFX with SHA-1/3DES protection)", a.CertificatePath, err)
+	}
+	// MSAL signs client assertions with RSA only.
+	if _, ok := key.(*rsa.PrivateKey); !ok {
+		return nil, fmt.Errorf("certificate %s: %w", a.CertificatePath, errors.New("the private key must be RSA"))
+	}
+	s := signInFor(t, hosts, opts)
+	cred, err := azidentity.NewClientCertificateCredential(t.TenantID, a.ClientID, certs, key,
+		&azidentity.ClientCertificateCredentialOptions{ClientOptions: s.client, DisableInstanceDiscovery: s.disableDiscovery})
+	if err != nil {
+		return nil, fmt.Errorf("certificate credential: %w", err)
+	}
+	return cred, nil
+}

@@ -1,0 +1,53 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/syncplan"
+)
+
+// Direction is a configured direction with its tenants and compiled rules.
+type Direction struct {
+	galsync.Direction
+	Source galsync.Tenant
+	Target galsync.Tenant
+	Rules  *syncplan.Rules
+}
+
+// Catalog holds the directions by name.
+type Catalog map[string]*Direction
+
+// NewCatalog compiles every direction of a (validated) topology.
+func NewCatalog(t galsync.Topology) (Catalog, error) {
+	c := Catalog{}
+	var errs []error
+	for _, d := range t.Directions {
+		src, okS := t.Tenant(d.Source)
+		tgt, okT := t.Tenant(d.Target)
+		if !okS || !okT {
+			errs = append(errs, fmt.Errorf("direction %s: unknown tenant", d.Name))
+			continue
+		}
+		if d.UserType == "" {
+			d.UserType = "Guest"
+		}
+		rules, err := syncplan.Compile(d, src.Cloud != tgt.Cloud)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("direction %s: %w", d.Name, err))
+			continue
+		}
+		c[d.Name] = &Direction{Direction: d, Source: src, Target: tgt, Rules: rules}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Get returns a direction or a permanent error naming it: a message for a
+// direction that is no longer configured cannot succeed by retrying.
+func (c Catalog) Get(name string) (*Direction, error) {
+	if d, ok := c[name]; ok {
+		return d, nil
+	}
+	return nil, galsync.Permanent(fmt.Errorf("direction %q is not configured", name))
+}

@@ -1,0 +1,170 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/queue"
+	"github.com/galsync/galsync/shared/store"
+)
+
+// Puller is delta-pull: for one direction it pages users/delta from the
+// stored cursor, decides each change, enqueues the work, and only then
+// advances the cursor (invariant 1: a crash re-reads, never skips). The
+// cursor write is ETag-guarded, so of two concurrent pulls of a direction
+// only one advances it; the other's messages are duplicates the queue and
+// the workers absorb.
+type Puller struct {
+	Directions Catalog
+	Store      store.Store
+	Graph      DeltaReader
+	Queue      queue.Sender
+	Now        galsync.Clock
+	// Budget bounds one invocation; a longer round continues in a
+	// follow-up pull message.
+	Budget time.Duration
+	Logger *slog.Logger
+}
+
+// PullResult counts what one pull did.
+type PullResult struct {
+	Pages, Users                             int
+	Invites, Updates, Deprovisions, Skipped  int
+	RoundFinished, Resynced, Paused, Blocked bool
+	// Continued: the budget ran out and a follow-up pull was enqueued.
+	Continued bool
+	// Superseded: another pull advanced the cursor first.
+	Superseded bool
+}
+
+// Pull runs one pull request.
+func (p *Puller) Pull(ctx context.Context, req galsync.PullRequest, invocationID string) (PullResult, error) {
+	var res PullResult
+	d, err := p.Directions.Get(req.Direction)
+	if err != nil {
+		return res, err
+	}
+	state, err := p.Store.GetDirectionState(ctx, d.Name)
+	if err != nil && !errors.Is(err, galsync.ErrNotFound) {
+		return res, fmt.Errorf("delta-pull %s: read direction state: %w", d.Name, err)
+	}
+	if state.Paused {
+		// Paused by the accidental-deletion threshold: the cursor stays where
+		// it is until an operator approves, so nothing is skipped.
+		res.Blocked = true
+		return res, nil
+	}
+	cur, err := p.loadCursor(ctx, d.Name)
+	if err != nil {
+		return res, err
+	}
+	started := p.Now()
+	for {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		page, err := p.Graph.DeltaPage(ctx, d.Source.Name, cur.Link, d.Rules.Select())
+		if errors.Is(err, galsync.ErrDeltaExpired) {
+			if cur, err = p.resync(ctx, d, cur, err, invocationID); err != nil {
+				return res, err
+			}
+			res.Resynced = true
+			continue
+		}
+		if err != nil {
+			return res, fmt.Errorf("delta-pull %s: %w", d.Name, err)
+		}
+		next, err := p.processPage(ctx, d, cur, page, &res, invocationID)
+		if err != nil {
+			return res, err
+		}
+		saved, err := p.Store.PutCursor(ctx, next)
+		if errors.Is(err, galsync.ErrConflict) {
+			res.Superseded = true
+			p.Logger.Info("delta-pull superseded by a concurrent pull", "direction", d.Name, "invocation", invocationID)
+			return res, nil
+		}
+		if err != nil {
+			return res, fmt.Errorf("delta-pull %s: save cursor: %w", d.Name, err)
+		}
+		if page.DeltaLink != "" {
+			if cur.Round != next.Round {
+				// The finished round's pages are no longer needed once the
+				// cursor has moved past them.
+				if err := p.Store.DeleteRound(ctx, d.Name, cur.Round); err != nil {
+					p.Logger.Warn("delta-pull: could not delete finished round", "direction", d.Name, "err", err)
+				}
+			}
+			return res, nil
+		}
+		cur = saved
+		if p.Budget > 0 && p.Now().Sub(started) > p.Budget {
+			return res, p.continueLater(ctx, d.Name, cur, &res)
+		}
+	}
+}
+
+func (p *Puller) loadCursor(ctx context.Context, dir string) (galsync.Cursor, error) {
+	cur, err := p.Store.GetCursor(ctx, dir)
+	if errors.Is(err, galsync.ErrNotFound) {
+		now := p.Now()
+		return galsync.Cursor{Direction: dir, Full: true, Round: newRoundID(now), NextSeq: 1, RoundStartedAt: now}, nil
+	}
+	if err != nil {
+		return cur, fmt.Errorf("delta-pull %s: read cursor: %w", dir, err)
+	}
+	return cur, nil
+}
+
+// resync starts a full round after Graph refused the delta token.
+func (p *Puller) resync(ctx context.Context, d *Direction, cur galsync.Cursor, cause error, invocationID string) (galsync.Cursor, error) {
+	if cur.Link == "" {
+		// A fresh round was refused too: that is not an expired token.
+		return cur, fmt.Errorf("delta-pull %s: full round refused: %w", d.Name, cause)
+	}
+	now := p.Now()
+	p.Logger.Warn("delta token refused; starting a full resync", "direction", d.Name, "invocation", invocationID)
+	cur.Link, cur.Full, cur.Page = "", true, 0
+	cur.Round, cur.RoundStartedAt = newRoundID(now), now
+	cur.LastResyncAt, cur.ResyncReason = now, cause.Error()
+	if err := p.Store.AppendLog(ctx, galsync.LogEntry{Time: now, Direction: d.Name, Action: galsync.ActionResync,
+		Outcome: galsync.OutcomeSuccess, Reason: cause.Error(), InvocationID: invocationID}); err != nil {
+		return cur, fmt.Errorf("delta-pull %s: log resync: %w", d.Name, err)
+	}
+	saved, err := p.Store.PutCursor(ctx, cur)
+	if err != nil {
+		return cur, fmt.Errorf("delta-pull %s: save resync cursor: %w", d.Name, err)
+	}
+	return saved, nil
+}
+
+func (p *Puller) continueLater(ctx context.Context, dir string, cur galsync.Cursor, res *PullResult) error {
+	msg, err := PullMessage(dir, "continue", p.Now(), time.Nanosecond)
+	if err != nil {
+		return err
+	}
+	msg.ID = fmt.Sprintf("pull:%s:continue:%s:%d", dir, cur.Round, cur.Page)
+	if err := p.Queue.Send(ctx, galsync.QueuePulls, msg); err != nil {
+		return fmt.Errorf("delta-pull %s: enqueue continuation: %w", dir, err)
+	}
+	res.Continued = true
+	return nil
+}
+
+func newRoundID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// skipEntry is the provisioning-log line of a user the pull does not sync.
+func skipEntry(now time.Time, dir, src, reason, invocationID string) galsync.LogEntry {
+	return galsync.LogEntry{Time: now, Direction: dir, SourceUserID: src, Action: galsync.ActionSkip,
+		Outcome: galsync.OutcomeSkipped, Reason: reason, InvocationID: invocationID}
+}

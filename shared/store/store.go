@@ -1,0 +1,39 @@
+// Package store defines the storage port galsync's backends implement: the
+// embedded store (shared/embedded) and Azure Cosmos DB. Every record carries
+// an ETag; a write with a stale ETag fails with galsync.ErrConflict, and a
+// write with an empty ETag creates the record or fails with ErrConflict if it
+// exists. Reads of missing records fail with galsync.ErrNotFound. The
+// conformance suite in store/storetest holds every backend to this contract.
+package store
+
+import (
+	"context"
+
+	"github.com/galsync/galsync/shared/galsync"
+)
+
+// Store is the whole port. Consumers declare the subset they call.
+type Store interface {
+	GetCursor(ctx context.Context, direction string) (galsync.Cursor, error)
+	PutCursor(ctx context.Context, c galsync.Cursor) (galsync.Cursor, error)
+
+	GetLink(ctx context.Context, direction, sourceUserID string) (galsync.Link, error)
+	PutLink(ctx context.Context, l galsync.Link) (galsync.Link, error)
+	// ListLinks calls fn for every link of a direction, in no set order; an
+	// error from fn stops the walk and is returned.
+	ListLinks(ctx context.Context, direction string, fn func(galsync.Link) error) error
+
+	// SaveRoundPage creates or replaces the page (direction, round, page).
+	SaveRoundPage(ctx context.Context, p galsync.RoundPage) error
+	// RoundPages returns a round's pages ordered by page number.
+	RoundPages(ctx context.Context, direction, round string) ([]galsync.RoundPage, error)
+	DeleteRound(ctx context.Context, direction, round string) error
+
+	GetDirectionState(ctx context.Context, direction string) (galsync.DirectionState, error)
+	PutDirectionState(ctx context.Context, s galsync.DirectionState) (galsync.DirectionState, error)
+
+	AppendLog(ctx context.Context, entries ...galsync.LogEntry) error
+	// QueryLog returns matching entries oldest first, at most q.Limit (all
+	// when 0).
+	QueryLog(ctx context.Context, q galsync.LogQuery) ([]galsync.LogEntry, error)
+}

@@ -1,0 +1,98 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The methods on tenant in this file change the directory; callers hold t.mu.
+
+func (t *tenant) lookup(idOrUPN string) *userRecord {
+	key := strings.ToLower(idOrUPN)
+	if r := t.byID[key]; r != nil {
+		return r
+	}
+	return t.byUPN[key]
+}
+
+func (t *tenant) logChange(c change) {
+	t.seq++
+	c.seq = t.seq
+	t.log = append(t.log, c)
+}
+
+// insert adds a user whose id is set and free.
+func (t *tenant) insert(u User, now time.Time) (*userRecord, error) {
+	if t.byID[strings.ToLower(u.ID)] != nil {
+		return nil, fmt.Errorf("sim: user id %s: %w", u.ID, ErrConflict)
+	}
+	if err := t.checkUPN(u.UserPrincipalName, nil); err != nil {
+		return nil, err
+	}
+	if u.CreatedDateTime == "" {
+		u.CreatedDateTime = graphTime(now)
+	}
+	if u.ProxyAddresses == nil {
+		u.deriveProxyAddresses()
+	}
+	rec := &userRecord{ord: len(t.records), user: u}
+	t.records = append(t.records, rec)
+	t.byID[strings.ToLower(u.ID)] = rec
+	t.byUPN[strings.ToLower(u.UserPrincipalName)] = rec
+	t.live++
+	t.logChange(change{rec: rec, mask: allProps, created: true})
+	return rec, nil
+}
+
+// replace sets a live user's properties and logs what changed.
+func (t *tenant) replace(rec *userRecord, u User) (propMask, error) {
+	if err := t.checkUPN(u.UserPrincipalName, rec); err != nil {
+		return 0, err
+	}
+	u.ID = rec.user.ID
+	if u.Mail != rec.user.Mail {
+		u.deriveProxyAddresses()
+	}
+	mask := diffMask(&rec.user, &u)
+	if mask == 0 {
+		return 0, nil
+	}
+	delete(t.byUPN, strings.ToLower(rec.user.UserPrincipalName))
+	t.byUPN[strings.ToLower(u.UserPrincipalName)] = rec
+	rec.user = u
+	t.logChange(change{rec: rec, mask: mask})
+	return mask, nil
+}
+
+// remove deletes a live user. reason is the delta @removed reason: Graph
+// reports "changed" for a soft delete (restorable from deletedItems for 30
+// days) and "deleted" for a permanent one (delta-query-overview).
+func (t *tenant) remove(rec *userRecord, reason string) {
+	rec.deleted, rec.reason = true, reason
+	delete(t.byID, strings.ToLower(rec.user.ID))
+	delete(t.byUPN, strings.ToLower(rec.user.UserPrincipalName))
+	t.live--
+	t.logChange(change{rec: rec, removed: true})
+}
+
+func (t *tenant) checkUPN(upn string, self *userRecord) error {
+	if upn == "" {
+		return fmt.Errorf("sim: userPrincipalName is required")
+	}
+	if other := t.byUPN[strings.ToLower(upn)]; other != nil && other != self {
+		return fmt.Errorf("sim: userPrincipalName %s: %w", upn, ErrConflict)
+	}
+	return nil
+}
+
+// liveUsers copies the live users in creation order.
+func (t *tenant) liveUsers() []User {
+	out := make([]User, 0, t.live)
+	for _, r := range t.records {
+		if !r.deleted {
+			out = append(out, r.user.clone())
+		}
+	}
+	return out
+}

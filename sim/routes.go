@@ -1,0 +1,46 @@
+package sim
+
+import "net/http"
+
+// routes lists every endpoint the simulator serves.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	// Entra sign-in (login.microsoftonline.com's shape, on this host).
+	mux.Handle("GET /{tenant}/v2.0/.well-known/openid-configuration", s.entra("openid", s.handleOpenID))
+	mux.Handle("POST /{tenant}/oauth2/v2.0/token", s.entra("token", s.handleToken))
+
+	// Microsoft Graph v1.0, one base URL per tenant. msgraph-sdk-go calls
+	// delta as users/delta(); nextLink and deltaLink use the same form.
+	const g = "/graph/{tenant}/v1.0"
+	for _, p := range []string{"/users/delta", "/users/delta()", "/users/microsoft.graph.delta()", "/users/microsoft.graph.delta"} {
+		mux.Handle("GET "+g+p, s.graph("delta", s.handleDelta))
+	}
+	mux.Handle("GET "+g+"/users", s.graph("users", s.handleListUsers))
+	mux.Handle("GET "+g+"/users/{id}", s.graph("user", s.handleGetUser))
+	mux.Handle("PATCH "+g+"/users/{id}", s.graph("patch", s.handlePatchUser))
+	mux.Handle("DELETE "+g+"/users/{id}", s.graph("delete", s.handleDeleteUser))
+	mux.Handle("POST "+g+"/invitations", s.graph("invitations", s.handleInvitation))
+	mux.Handle(g+"/", s.graph("other", s.handleUnknownGraph))
+	mux.Handle("GET /redeem", s.recorded("redeem", func(w http.ResponseWriter, r *http.Request, _ *requestNote) {
+		s.handleRedeem(w, r)
+	}))
+
+	// Control API.
+	mux.HandleFunc("GET /control/tenants", s.ctlListTenants)
+	mux.HandleFunc("POST /control/tenants", s.ctlCreateTenant)
+	mux.HandleFunc("GET /control/tenants/{tenant}/users", s.ctlListUsers)
+	mux.HandleFunc("POST /control/tenants/{tenant}/users", s.ctlUpsertUser)
+	mux.HandleFunc("GET /control/tenants/{tenant}/users/{id}", s.ctlGetUser)
+	mux.HandleFunc("PATCH /control/tenants/{tenant}/users/{id}", s.ctlPatchUser)
+	mux.HandleFunc("DELETE /control/tenants/{tenant}/users/{id}", s.ctlDeleteUser)
+	mux.HandleFunc("POST /control/tenants/{tenant}/seed", s.ctlSeed)
+	mux.HandleFunc("POST /control/tenants/{tenant}/apps", s.ctlAddApp)
+	mux.HandleFunc("POST /control/tenants/{tenant}/invalidate-delta-tokens", s.ctlInvalidate)
+	mux.HandleFunc("GET /control/tenants/{tenant}/faults", s.ctlGetFaults)
+	mux.HandleFunc("PUT /control/tenants/{tenant}/faults", s.ctlSetFaults)
+	mux.HandleFunc("GET /control/requests", s.ctlRequests)
+	mux.HandleFunc("DELETE /control/requests", s.ctlResetRequests)
+	mux.HandleFunc("GET /control/stats", s.ctlStats)
+	return mux
+}

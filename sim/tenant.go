@@ -1,0 +1,136 @@
+package sim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// Tenant describes a simulated Entra tenant.
+type Tenant struct {
+	ID string `json:"id"`
+	// Domain is the initial domain (contoso.onmicrosoft.com); guests get
+	// userPrincipalNames in it.
+	Domain string `json:"domain"`
+	Users  int    `json:"users"`
+}
+
+// tenant is a directory with its change log, apps, faults and throttling
+// state. mu guards everything in it.
+type tenant struct {
+	id, domain string
+
+	mu      sync.RWMutex
+	records []*userRecord          // creation order; a record's ord is its index
+	byID    map[string]*userRecord // live users by lower-case id
+	byUPN   map[string]*userRecord // live users by lower-case userPrincipalName
+	live    int
+	log     []change // ascending seq
+	seq     uint64
+	epoch   uint64 // bumped to invalidate every delta and skip token
+	seeded  int
+	apps    map[string]*app
+	faults  Faults
+	buckets map[string]*bucket
+	fold    foldCache // has its own lock: filled while mu is only read-locked
+}
+
+// userRecord is one user object, alive or deleted; deleted records stay so
+// that delta can report them.
+type userRecord struct {
+	ord     int
+	user    User
+	extra   map[string]json.RawMessage
+	deleted bool
+	reason  string // @removed reason once deleted: "changed" (soft) or "deleted"
+	// invitation redemption, when an invitation created or re-invited it
+	ticket      string
+	redirectURL string
+}
+
+// change is one entry of a tenant's change log, the state delta tokens
+// point into.
+type change struct {
+	seq     uint64
+	rec     *userRecord
+	mask    propMask // modelled properties that changed
+	created bool
+	removed bool
+}
+
+// ErrNotFound is returned for an unknown tenant, app or user.
+var ErrNotFound = errors.New("sim: not found")
+
+// ErrConflict is returned when an id or userPrincipalName is taken.
+var ErrConflict = errors.New("sim: conflict")
+
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// CreateTenant adds a tenant with a GUID id and an initial domain.
+func (s *Server) CreateTenant(id, domain string) (Tenant, error) {
+	if !guidPattern.MatchString(id) {
+		return Tenant{}, fmt.Errorf("sim: create tenant: id %q is not a GUID", id)
+	}
+	if domain == "" || strings.ContainsAny(domain, "@/ ") || !strings.Contains(domain, ".") {
+		return Tenant{}, fmt.Errorf("sim: create tenant: domain %q is not a domain name", domain)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idKey, domKey := strings.ToLower(id), strings.ToLower(domain)
+	if s.tenants[idKey] != nil || s.tenants[domKey] != nil {
+		return Tenant{}, fmt.Errorf("sim: create tenant %s: %w", id, ErrConflict)
+	}
+	t := &tenant{
+		id: idKey, domain: domKey,
+		byID: map[string]*userRecord{}, byUPN: map[string]*userRecord{},
+		apps: map[string]*app{}, buckets: map[string]*bucket{},
+	}
+	s.tenants[idKey], s.tenants[domKey] = t, t
+	s.order = append(s.order, t)
+	return t.info(), nil
+}
+
+// Tenants lists the tenants in creation order.
+func (s *Server) Tenants() []Tenant {
+	s.mu.RLock()
+	order := s.order
+	s.mu.RUnlock()
+	out := make([]Tenant, 0, len(order))
+	for _, t := range order {
+		out = append(out, t.info())
+	}
+	return out
+}
+
+func (t *tenant) info() Tenant {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return Tenant{ID: t.id, Domain: t.domain, Users: t.live}
+}
+
+// tenant finds a tenant by id or initial domain, as Entra accepts either
+// in sign-in URLs.
+func (s *Server) tenant(idOrDomain string) (*tenant, error) {
+	s.mu.RLock()
+	t := s.tenants[strings.ToLower(idOrDomain)]
+	s.mu.RUnlock()
+	if t == nil {
+		return nil, fmt.Errorf("sim: tenant %s: %w", idOrDomain, ErrNotFound)
+	}
+	return t, nil
+}
+
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, ErrConflict):
+		return http.StatusConflict
+	default:
+		return http.StatusBadRequest
+	}
+}

@@ -1,0 +1,193 @@
+package sim
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// listState is what a users page's $skiptoken carries.
+type listState struct {
+	Tenant string `json:"t"`
+	Filter string `json:"f,omitempty"`
+	Select string `json:"s,omitempty"`
+	Top    int    `json:"n"`
+	Cursor int    `json:"c"`
+}
+
+// handleListUsers serves GET /users with $filter, $select, $top (1 to 999,
+// default 100) and @odata.nextLink paging.
+func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
+	n := noteOf(r)
+	t := n.tenant
+	st, gerr := s.listRequest(r, t)
+	if gerr != nil {
+		s.writeGraphError(w, r, gerr)
+		return
+	}
+	sel, gerr := parseSelect(st.Select, true)
+	if gerr != nil {
+		s.writeGraphError(w, r, gerr)
+		return
+	}
+	f, gerr := parseFilter(st.Filter)
+	if gerr != nil {
+		s.writeGraphError(w, r, gerr)
+		return
+	}
+	count, gerr := wantCount(r)
+	if gerr != nil {
+		s.writeGraphError(w, r, gerr)
+		return
+	}
+	base := graphBase(r, t)
+	b := append([]byte(`{"@odata.context":`), appendString(nil, base+"/$metadata#users")...)
+	t.mu.RLock()
+	if count {
+		b = append(b, `,"@odata.count":`...)
+		b = strconv.AppendInt(b, int64(countMatching(t, f)), 10)
+	}
+	var items []byte
+	i := st.Cursor
+	for ; i < len(t.records) && n.items < st.Top; i++ {
+		rec := t.records[i]
+		if rec.deleted || f != nil && !f.match(&rec.user) {
+			continue
+		}
+		if n.items > 0 {
+			items = append(items, ',')
+		}
+		items = appendUser(items, rec, sel)
+		n.items++
+	}
+	for i < len(t.records) && (t.records[i].deleted || f != nil && !f.match(&t.records[i].user)) {
+		i++
+	}
+	t.mu.RUnlock()
+	if i < len(t.records) {
+		st.Cursor = i
+		b = append(b, `,"@odata.nextLink":`...)
+		b = appendString(b, base+"/users?$skiptoken="+url.QueryEscape(s.seal(st)))
+	}
+	b = append(b, `,"value":[`...)
+	b = append(b, items...)
+	writeRawJSON(w, http.StatusOK, append(b, "]}"...))
+}
+
+// wantCount reads $count=true, which Graph answers for directory objects
+// only as an advanced query, with the header ConsistencyLevel: eventual.
+func wantCount(r *http.Request) (bool, *graphError) {
+	if r.URL.Query().Get("$count") != "true" {
+		return false, nil
+	}
+	if r.Header.Get("ConsistencyLevel") != "eventual" {
+		return false, newGraphError(http.StatusBadRequest, "Request_UnsupportedQuery",
+			"$count is supported only with the ConsistencyLevel header set to eventual.")
+	}
+	return true, nil
+}
+
+func countMatching(t *tenant, f filterExpr) int {
+	n := 0
+	for _, rec := range t.records {
+		if !rec.deleted && (f == nil || f.match(&rec.user)) {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Server) listRequest(r *http.Request, t *tenant) (listState, *graphError) {
+	q := r.URL.Query()
+	if skip := q.Get("$skiptoken"); skip != "" {
+		var st listState
+		if s.unseal(skip, &st) != nil || st.Tenant != t.id {
+			return st, badRequest("The $skiptoken is not valid.")
+		}
+		return st, nil
+	}
+	st := listState{Tenant: t.id, Filter: q.Get("$filter"), Select: q.Get("$select"), Top: 100}
+	if v := q.Get("$top"); v != "" {
+		top, err := strconv.Atoi(v)
+		if err != nil || top < 1 || top > 999 {
+			return st, newGraphError(http.StatusBadRequest, "Request_UnsupportedQuery",
+				"Invalid page size specified: '%s'. Must be between 1 and 999 inclusive.", v)
+		}
+		st.Top = top
+	}
+	return st, nil
+}
+
+func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
+	n := noteOf(r)
+	t := n.tenant
+	sel, gerr := parseSelect(r.URL.Query().Get("$select"), true)
+	if gerr != nil {
+		s.writeGraphError(w, r, gerr)
+		return
+	}
+	b := append([]byte(`{"@odata.context":`), appendString(nil, graphBase(r, t)+"/$metadata#users/$entity")...)
+	t.mu.RLock()
+	rec := t.lookup(r.PathValue("id"))
+	if rec != nil {
+		b = append(b, ',')
+		b = append(b, appendUser(nil, rec, sel)[1:]...) // splice the object's members after @odata.context
+	}
+	t.mu.RUnlock()
+	if rec == nil {
+		s.writeGraphError(w, r, notFound(r.PathValue("id")))
+		return
+	}
+	n.items = 1
+	writeRawJSON(w, http.StatusOK, b)
+}
+
+// handlePatchUser is "Update user": 204 on success; the whole request is
+// refused if any property is unknown, read-only or has an invalid value.
+func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request) {
+	t := noteOf(r).tenant
+	raw, err := io.ReadAll(r.Body)
+	var body map[string]json.RawMessage
+	if err != nil || json.Unmarshal(raw, &body) != nil || body == nil {
+		s.writeGraphError(w, r, newGraphError(http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."))
+		return
+	}
+	t.mu.Lock()
+	rec := t.lookup(r.PathValue("id"))
+	var gerr *graphError
+	if rec == nil {
+		gerr = notFound(r.PathValue("id"))
+	} else {
+		gerr = t.patch(rec, body, patchGraph)
+	}
+	t.mu.Unlock()
+	if gerr != nil {
+		s.writeGraphError(w, r, gerr)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleDeleteUser soft-deletes: Graph moves a deleted user to deleted
+// items for 30 days, so delta reports it with reason "changed".
+func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
+	t := noteOf(r).tenant
+	t.mu.Lock()
+	rec := t.lookup(r.PathValue("id"))
+	if rec != nil {
+		t.remove(rec, "changed")
+	}
+	t.mu.Unlock()
+	if rec == nil {
+		s.writeGraphError(w, r, notFound(r.PathValue("id")))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleUnknownGraph(w http.ResponseWriter, r *http.Request) {
+	s.writeGraphError(w, r, newGraphError(http.StatusBadRequest, "BadRequest",
+		"Resource not found for the segment '%s'; the simulator serves users, users/delta and invitations.", r.URL.Path))
+}
