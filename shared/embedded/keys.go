@@ -12,6 +12,7 @@ import (
 //
 //	cursors   direction                        → version + JSON Cursor
 //	dirstate  direction                        → version + JSON DirectionState
+//	subs      tenant                           → version + JSON Subscription
 //	links     direction \0 sourceUser          → version + JSON Link
 //	rounds    direction \0 round \0 page(8)    → JSON RoundPage
 //	log       time(12) seq(8)                  → JSON LogEntry
@@ -23,13 +24,14 @@ import (
 var (
 	bucketCursors  = []byte("cursors")
 	bucketDirState = []byte("dirstate")
+	bucketSubs     = []byte("subs")
 	bucketLinks    = []byte("links")
 	bucketRounds   = []byte("rounds")
 	bucketLog      = []byte("log")
 	bucketLogDir   = []byte("log.dir")
 	bucketLogUser  = []byte("log.user")
 
-	storeBuckets = [][]byte{bucketCursors, bucketDirState, bucketLinks, bucketRounds, bucketLog, bucketLogDir, bucketLogUser}
+	storeBuckets = [][]byte{bucketCursors, bucketDirState, bucketSubs, bucketLinks, bucketRounds, bucketLog, bucketLogDir, bucketLogUser}
 )
 
 const sep = "\x00"

@@ -54,6 +54,51 @@ func (db *DB) PutDirectionState(ctx context.Context, s galsync.DirectionState) (
 	return s, nil
 }
 
+// GetSubscription reads a source tenant's subscription record.
+func (db *DB) GetSubscription(ctx context.Context, tenant string) (galsync.Subscription, error) {
+	var s galsync.Subscription
+	etag, err := db.getRecord(ctx, bucketSubs, tenant, &s)
+	if err != nil {
+		return galsync.Subscription{}, fmt.Errorf("embedded: get subscription %q: %w", tenant, err)
+	}
+	s.ETag = etag
+	return s, nil
+}
+
+// PutSubscription creates or replaces a subscription record, ETag-guarded.
+func (db *DB) PutSubscription(ctx context.Context, s galsync.Subscription) (galsync.Subscription, error) {
+	etag, err := db.putRecord(ctx, bucketSubs, s.Tenant, s.ETag, s)
+	if err != nil {
+		return s, fmt.Errorf("embedded: put subscription %q: %w", s.Tenant, err)
+	}
+	s.ETag = etag
+	return s, nil
+}
+
+// ListSubscriptions returns every subscription record, ordered by tenant.
+func (db *DB) ListSubscriptions(ctx context.Context) ([]galsync.Subscription, error) {
+	if err := db.usable(ctx); err != nil {
+		return nil, err
+	}
+	var out []galsync.Subscription
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSubs).ForEach(func(k, v []byte) error {
+			var s galsync.Subscription
+			etag, err := decodeVersioned(k, v, &s)
+			if err != nil {
+				return err
+			}
+			s.ETag = etag
+			out = append(out, s)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded: list subscriptions: %w", err)
+	}
+	return out, nil
+}
+
 func (db *DB) getRecord(ctx context.Context, bucket []byte, direction string, v any) (string, error) {
 	if err := db.usable(ctx); err != nil {
 		return "", err

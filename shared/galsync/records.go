@@ -88,6 +88,26 @@ type DirectionState struct {
 	ETag        string     `json:"-"`
 }
 
+// Subscription is the Graph change-notification subscription galsync keeps
+// on one source tenant's /users. ClientState is the secret Graph echoes in
+// every notification; it lives only here, never in configuration or logs.
+type Subscription struct {
+	// Tenant is the topology name of the source tenant; the record's key.
+	Tenant          string    `json:"tenant"`
+	TenantID        string    `json:"tenantId"`
+	ID              string    `json:"id,omitempty"`
+	Resource        string    `json:"resource"`
+	ChangeType      string    `json:"changeType"`
+	NotificationURL string    `json:"notificationUrl"`
+	LifecycleURL    string    `json:"lifecycleNotificationUrl,omitempty"`
+	ClientState     string    `json:"clientState"`
+	ExpiresAt       time.Time `json:"expiresAt,omitzero"`
+	CreatedAt       time.Time `json:"createdAt,omitzero"`
+	RenewedAt       time.Time `json:"renewedAt,omitzero"`
+	UpdatedAt       time.Time `json:"updatedAt,omitzero"`
+	ETag            string    `json:"-"`
+}
+
 // Provisioning log actions.
 const (
 	ActionInvite    = "invite"

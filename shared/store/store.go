@@ -32,6 +32,12 @@ type Store interface {
 	GetDirectionState(ctx context.Context, direction string) (galsync.DirectionState, error)
 	PutDirectionState(ctx context.Context, s galsync.DirectionState) (galsync.DirectionState, error)
 
+	// GetSubscription reads the subscription record of a source tenant
+	// (by topology name); ListSubscriptions returns every one.
+	GetSubscription(ctx context.Context, tenant string) (galsync.Subscription, error)
+	PutSubscription(ctx context.Context, s galsync.Subscription) (galsync.Subscription, error)
+	ListSubscriptions(ctx context.Context) ([]galsync.Subscription, error)
+
 	AppendLog(ctx context.Context, entries ...galsync.LogEntry) error
 	// QueryLog returns matching entries oldest first, at most q.Limit (all
 	// when 0).

@@ -81,6 +81,55 @@ func stateKind(s store.Store) casKind[galsync.DirectionState] {
 	}
 }
 
+func subscriptionKind(s store.Store) casKind[galsync.Subscription] {
+	return casKind[galsync.Subscription]{
+		get: s.GetSubscription,
+		put: s.PutSubscription,
+		sample: func(id string, n int) galsync.Subscription {
+			return galsync.Subscription{
+				Tenant: id, TenantID: "00000000-0000-0000-0000-00000000000" + fmt.Sprint(n%10), ID: fmt.Sprintf("sub-%d", n),
+				Resource: "/users", ChangeType: "updated,deleted",
+				NotificationURL: "https://galsync.example/api/graph-notify", LifecycleURL: "https://galsync.example/api/graph-lifecycle",
+				ClientState: fmt.Sprintf("state-%d", n), ExpiresAt: at(n + 2), CreatedAt: at(n), RenewedAt: at(n + 1), UpdatedAt: at(n + 1),
+			}
+		},
+		etag:    func(s galsync.Subscription) string { return s.ETag },
+		setETag: func(s galsync.Subscription, e string) galsync.Subscription { s.ETag = e; return s },
+	}
+}
+
+func testSubscription(t *testing.T, s store.Store)     { testCAS(t, subscriptionKind(s)) }
+func testSubscriptionRace(t *testing.T, s store.Store) { testRace(t, subscriptionKind(s)) }
+
+// testListSubscriptions: every record written comes back, with its ETag.
+func testListSubscriptions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	k := subscriptionKind(s)
+	want := map[string]string{}
+	for i, name := range []string{"contoso", "fabrikam", "gcch"} {
+		got, err := s.PutSubscription(ctx, k.sample(name, i))
+		if err != nil {
+			t.Fatalf("PutSubscription(%s): %v", name, err)
+		}
+		want[name] = got.ETag
+	}
+	list, err := s.ListSubscriptions(ctx)
+	if err != nil {
+		t.Fatalf("ListSubscriptions: %v", err)
+	}
+	if len(list) != len(want) {
+		t.Fatalf("ListSubscriptions returned %d records, want %d", len(list), len(want))
+	}
+	for _, sub := range list {
+		if want[sub.Tenant] == "" || sub.ETag != want[sub.Tenant] {
+			t.Errorf("listed %q etag %q, want etag %q", sub.Tenant, sub.ETag, want[sub.Tenant])
+		}
+		if sub.ClientState == "" || sub.Resource != "/users" {
+			t.Errorf("listed %q lost fields: %+v", sub.Tenant, sub)
+		}
+	}
+}
+
 func testCursor(t *testing.T, s store.Store)             { testCAS(t, cursorKind(s)) }
 func testCursorRace(t *testing.T, s store.Store)         { testRace(t, cursorKind(s)) }
 func testLink(t *testing.T, s store.Store)               { testCAS(t, linkKind(s)) }

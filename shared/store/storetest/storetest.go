@@ -28,6 +28,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"RoundPages", testRoundPages},
 		{"DirectionState", testDirectionState},
 		{"DirectionStateRace", testDirectionStateRace},
+		{"Subscription", testSubscription},
+		{"SubscriptionRace", testSubscriptionRace},
+		{"ListSubscriptions", testListSubscriptions},
 		{"Log", testLog},
 	}
 	for _, tc := range tests {
