@@ -36,23 +36,40 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	flags := flag.NewFlagSet("local", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	flags.Usage = func() { fmt.Fprint(stderr, localUsage); flags.PrintDefaults() }
+	var o localOptions
 	functionsDir := flags.String("functions", "", "read function.json files from this folder instead of the built-in ones")
-	noTimers := flags.Bool("no-timers", false, "do not fire timer triggers")
-	noStartPull := flags.Bool("no-start-pull", false, "do not pull every direction at start")
-	every := flags.Duration("progress", 5*time.Second, "how often to print progress (0: never)")
+	flags.BoolVar(&o.noTimers, "no-timers", false, "do not fire timer triggers")
+	flags.BoolVar(&o.noStartPull, "no-start-pull", false, "do not pull every direction at start")
+	flags.DurationVar(&o.progressEvery, "progress", 5*time.Second, "how often to print progress (0: never)")
+	flags.BoolVar(&o.once, "once", false, "run until every queue is empty, print the summary and exit (1 if anything was dead-lettered)")
 	if err := flags.Parse(args); err != nil {
 		return usageError{err}
+	}
+	if flags.NArg() > 0 {
+		return usageError{fmt.Errorf("local: unexpected argument %q", flags.Arg(0))}
+	}
+	o.functions = functions.FS
+	if *functionsDir != "" {
+		o.functions = os.DirFS(*functionsDir)
 	}
 	a, err := buildApp(getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	var fsys fs.FS = functions.FS
-	if *functionsDir != "" {
-		fsys = os.DirFS(*functionsDir)
-	}
-	fns, err := funchost.Load(fsys)
+	return runLocal(ctx, a, o, getenv, stdout)
+}
+
+type localOptions struct {
+	functions                   fs.FS
+	noTimers, noStartPull, once bool
+	progressEvery               time.Duration
+}
+
+// runLocal hosts the functions of a built app until ctx ends (or, with
+// once, until the queues are idle).
+func runLocal(ctx context.Context, a *app, o localOptions, getenv func(string) string, stdout io.Writer) error {
+	fns, err := funchost.Load(o.functions)
 	if err != nil {
 		return usageError{err}
 	}
@@ -71,28 +88,91 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	host := &funchost.Host{
 		Functions: fns, HandlerURL: "http://" + ln.Addr().String(), Receiver: a.db,
 		QueueOptions: queueOptions(a.settings), Concurrency: a.settings.QueueConcurrency,
-		Logger: a.logger, Now: time.Now, DisableTimers: *noTimers,
+		Logger: a.logger, Now: time.Now, DisableTimers: o.noTimers,
 	}
-	if !*noStartPull {
+	if !o.noStartPull {
 		if err := requestPulls(ctx, a, "startup"); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(stdout, "galsync local: %d function(s), %d direction(s), data in %s\n", len(fns), len(a.catalog), a.settings.DataDir)
-	if *every > 0 {
-		go reportProgress(ctx, a, stdout, *every)
+	if o.progressEvery > 0 {
+		go reportProgress(ctx, a, stdout, o.progressEvery)
 	}
-	err = host.Run(ctx)
+	runCtx, stopHost := context.WithCancel(ctx)
+	defer stopHost()
+	deadBefore, err := deadLettered(ctx, a)
+	if err != nil {
+		return err
+	}
+	if o.once {
+		go func() {
+			if waitIdle(runCtx, a, 100*time.Millisecond, 3) == nil {
+				stopHost()
+			}
+		}()
+	}
+	err = host.Run(runCtx)
 	fmt.Fprintf(stdout, "galsync local: stopped. %s\n", a.tally.Summary())
-	if errors.Is(err, context.Canceled) {
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if ctx.Err() != nil || !o.once {
 		return nil
 	}
-	return err
+	deadAfter, err := deadLettered(context.Background(), a)
+	if err != nil {
+		return err
+	}
+	if deadAfter > deadBefore {
+		return fmt.Errorf("%d message(s) were dead-lettered in this run (%d in all); read their reasons with the queue's dead-letter tools", deadAfter-deadBefore, deadAfter)
+	}
+	return nil
+}
+
+// localQueues are the queues the local host serves.
+var localQueues = []string{galsync.QueuePulls, galsync.QueueInvites, galsync.QueueUpdates}
+
+// waitIdle returns once every queue has been empty (no message waiting,
+// locked or awaiting redelivery) for quiet consecutive polls.
+func waitIdle(ctx context.Context, a *app, every time.Duration, quiet int) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for calm := 0; calm < quiet; {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		calm++
+		for _, q := range localQueues {
+			active, _, err := a.db.Depth(ctx, q)
+			if err != nil || active > 0 {
+				calm = 0
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func deadLettered(ctx context.Context, a *app) (int, error) {
+	total := 0
+	for _, q := range localQueues {
+		_, dead, err := a.db.Depth(ctx, q)
+		if err != nil {
+			return 0, fmt.Errorf("queue %s: %w", q, err)
+		}
+		total += dead
+	}
+	return total, nil
 }
 
 func requestPulls(ctx context.Context, a *app, trigger string) error {
 	for name := range a.catalog {
-		m, err := pipeline.PullMessage(name, trigger, time.Now(), a.settings.PullCoalesceWindow)
+		// A startup pull is never folded into an earlier one: a window of
+		// one nanosecond gives it a message id of its own.
+		m, err := pipeline.PullMessage(name, trigger, time.Now(), time.Nanosecond)
 		if err != nil {
 			return err
 		}
@@ -116,7 +196,7 @@ func reportProgress(ctx context.Context, a *app, w io.Writer, every time.Duratio
 		case <-t.C:
 		}
 		line := a.tally.Summary().String() + "\n  queues:"
-		for _, q := range []string{galsync.QueuePulls, galsync.QueueInvites, galsync.QueueUpdates} {
+		for _, q := range localQueues {
 			active, dead, err := a.db.Depth(ctx, q)
 			if err != nil {
 				continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -36,20 +37,25 @@ type app struct {
 }
 
 func buildApp(getenv func(string) string, stderr io.Writer) (*app, error) {
-	settings, err := config.LoadSettings()
+	// Settings and topology are both checked before either stops startup,
+	// so one run names every configuration problem.
+	settings, settingsErr := config.LoadSettings()
+	if settingsErr != nil && settings.Topology == "" && settings.TopologyFile == "" {
+		return nil, usageError{settingsErr}
+	}
+	doc, err := config.ReadTopology(settings)
 	if err != nil {
+		return nil, usageError{errors.Join(settingsErr, err)}
+	}
+	home := galsync.Cloud(settings.HomeCloud)
+	if _, err := identity.Hosts(home); err != nil {
+		home = galsync.CloudPublic // settingsErr names the bad cloud
+	}
+	topo, err := config.ParseTopology(doc, home, identity.Validate)
+	if err := errors.Join(settingsErr, err); err != nil {
 		return nil, usageError{err}
 	}
 	logger := newLogger(settings, stderr)
-	doc, err := config.ReadTopology(settings)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	home := galsync.Cloud(settings.HomeCloud)
-	topo, err := config.ParseTopology(doc, home, identity.Validate)
-	if err != nil {
-		return nil, usageError{err}
-	}
 	catalog, err := pipeline.NewCatalog(topo)
 	if err != nil {
 		return nil, usageError{err}
@@ -81,7 +87,7 @@ func buildApp(getenv func(string) string, stderr io.Writer) (*app, error) {
 		Inviter: &pipeline.Inviter{Directions: catalog, Store: st, Graph: graphClient, Queue: db, Now: now,
 			ClaimTTL: settings.InviteClaimTTL, Logger: logger},
 		Updater: &pipeline.Updater{Directions: catalog, Store: st, Graph: graphClient, Queue: db, Now: now,
-			InviteWait: 5 * time.Second, Logger: logger},
+			InviteWait: 5 * time.Second, ClaimTTL: settings.InviteClaimTTL, Logger: logger},
 		Queue: db, Now: now, PullCoalesceWindow: settings.PullCoalesceWindow, Logger: logger,
 	}
 	return &app{settings: settings, catalog: catalog, db: db, tally: tally, deps: deps, logger: logger}, nil

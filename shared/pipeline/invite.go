@@ -25,7 +25,10 @@ type Inviter struct {
 	Now        galsync.Clock
 	// ClaimTTL: a claim older than this is taken over (its worker died).
 	ClaimTTL time.Duration
-	Logger   *slog.Logger
+	// ClaimWait: how long a copy of an item whose invitation is in
+	// progress waits for it before taking over (5 s when zero).
+	ClaimWait time.Duration
+	Logger    *slog.Logger
 }
 
 // Outcome says what a worker did with an item, for logs and tests.
@@ -51,6 +54,15 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 	if err != nil && !errors.Is(err, galsync.ErrNotFound) {
 		return Outcome{}, fmt.Errorf("invite worker: read link: %w", err)
 	}
+	if exists && w.sameClaim(link, item) {
+		// Another copy of this very item is inviting (a duplicate
+		// delivery) or its worker died (a redelivery after a crash): wait
+		// for it; if it never finishes, take over, and the join by address
+		// below finds any guest it made.
+		if link, err = w.awaitClaim(ctx, link); err != nil {
+			return Outcome{}, err
+		}
+	}
 	if exists && w.handOffFirst(link, item) {
 		return Outcome{Action: HandOff, Reason: "guest exists or is being invited"}, w.handOff(ctx, item)
 	}
@@ -70,7 +82,7 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		return Outcome{}, err
 	}
 	link.TargetUserID, link.State, link.Applied, link.AppliedSeq = target.ID, galsync.LinkActive, applied, item.Seq
-	link.UpdatedAt = w.Now()
+	link.ClaimedAt, link.ClaimSeq, link.UpdatedAt = time.Time{}, 0, w.Now()
 	if _, err := w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("invite worker: record link: %w", err)
 	}
@@ -94,6 +106,33 @@ func (w *Inviter) handOffFirst(l galsync.Link, item galsync.WorkItem) bool {
 		return fresh && l.ClaimSeq != item.Seq
 	}
 	return false
+}
+
+func (w *Inviter) sameClaim(l galsync.Link, item galsync.WorkItem) bool {
+	return l.State == galsync.LinkInviting && l.ClaimSeq == item.Seq && w.Now().Sub(l.ClaimedAt) < w.ClaimTTL
+}
+
+// awaitClaim polls the link until its invitation finishes or ClaimWait
+// passes, and returns the link as last read.
+func (w *Inviter) awaitClaim(ctx context.Context, l galsync.Link) (galsync.Link, error) {
+	wait := w.ClaimWait
+	if wait <= 0 {
+		wait = 5 * time.Second
+	}
+	deadline := w.Now().Add(wait)
+	for l.State == galsync.LinkInviting && w.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return l, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		next, err := w.Store.GetLink(ctx, l.Direction, l.SourceUserID)
+		if err != nil {
+			return l, fmt.Errorf("invite worker: read link: %w", err)
+		}
+		l = next
+	}
+	return l, nil
 }
 
 func (w *Inviter) handOff(ctx context.Context, item galsync.WorkItem) error {

@@ -24,10 +24,14 @@ type Updater struct {
 	Graph      GuestDirectory
 	Queue      queue.Sender
 	Now        galsync.Clock
-	// InviteWait is how long to wait for an invitation in progress before
-	// giving the item back to the queue.
+	// InviteWait is how long to wait for an invitation, or another
+	// worker's write to the same guest, before giving the item back to the
+	// queue (invitation) or taking the write over (a claim whose worker
+	// seems gone).
 	InviteWait time.Duration
-	Logger     *slog.Logger
+	// ClaimTTL: a claim older than this is ignored (its worker died).
+	ClaimTTL time.Duration
+	Logger   *slog.Logger
 }
 
 // Handle processes one updates-queue item.
@@ -93,11 +97,15 @@ func (w *Updater) waitForLink(ctx context.Context, dir, src string) (galsync.Lin
 			}
 			return link, fmt.Errorf("update worker: read link: %w", err)
 		}
-		if link.State != galsync.LinkInviting {
+		busy := link.State == galsync.LinkInviting || w.claimed(link)
+		if !busy {
 			return link, nil
 		}
 		if !w.Now().Before(deadline) {
-			return link, errInviteInProgress
+			if link.State == galsync.LinkInviting {
+				return link, errInviteInProgress
+			}
+			return link, nil // a write claim that outlived the wait: take it over
 		}
 		select {
 		case <-ctx.Done():
@@ -105,6 +113,27 @@ func (w *Updater) waitForLink(ctx context.Context, dir, src string) (galsync.Lin
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// claimed: another write to this guest is in progress (a fresh claim).
+func (w *Updater) claimed(l galsync.Link) bool {
+	ttl := w.ClaimTTL
+	if ttl <= 0 {
+		ttl = 2 * time.Minute
+	}
+	return !l.ClaimedAt.IsZero() && w.Now().Sub(l.ClaimedAt) < ttl
+}
+
+// claim marks the link as being written for item, ETag-guarded: of two
+// workers holding copies of one item (a duplicate delivery), only one wins
+// and writes to Graph; the other re-reads, waits, and finds it applied.
+func (w *Updater) claim(ctx context.Context, link galsync.Link, item galsync.WorkItem) (galsync.Link, error) {
+	link.ClaimedAt, link.ClaimSeq = w.Now(), item.Seq
+	claimed, err := w.Store.PutLink(ctx, link)
+	if err != nil {
+		return link, fmt.Errorf("update worker: claim link: %w", err)
+	}
+	return claimed, nil
 }
 
 func (w *Updater) update(ctx context.Context, d *Direction, link galsync.Link, item galsync.WorkItem, invocationID string) (Outcome, error) {
@@ -115,10 +144,15 @@ func (w *Updater) update(ctx context.Context, d *Direction, link galsync.Link, i
 		action = galsync.ActionReenable
 	}
 	if len(changes) > 0 {
-		err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, changes)
+		var err error
+		if link, err = w.claim(ctx, link, item); err != nil {
+			return Outcome{}, err
+		}
+		err = w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, changes)
 		if errors.Is(err, galsync.ErrNotFound) {
 			// Someone deleted the guest in the target: record it and invite again.
 			link.State, link.UpdatedAt = galsync.LinkDeleted, w.Now()
+			link.ClaimedAt, link.ClaimSeq = time.Time{}, 0
 			if _, err := w.Store.PutLink(ctx, link); err != nil {
 				return Outcome{}, fmt.Errorf("update worker: record deleted guest: %w", err)
 			}
@@ -133,6 +167,7 @@ func (w *Updater) update(ctx context.Context, d *Direction, link galsync.Link, i
 		return Outcome{Action: galsync.ActionSkip, Reason: "unchanged"}, nil
 	}
 	link.Applied, link.AppliedSeq, link.State, link.UpdatedAt = item.Desired.Clone(), item.Seq, galsync.LinkActive, w.Now()
+	link.ClaimedAt, link.ClaimSeq = time.Time{}, 0
 	if _, err := w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("update worker: record applied snapshot: %w", err)
 	}
@@ -147,6 +182,12 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 	switch action {
 	case "":
 		return w.done(ctx, item, invocationID, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, why, nil)
+	}
+	link, err := w.claim(ctx, link, item)
+	if err != nil {
+		return Outcome{}, err
+	}
+	switch action {
 	case galsync.ActionDisable:
 		err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, map[string]any{"accountEnabled": false})
 		if err != nil && !errors.Is(err, galsync.ErrNotFound) {
@@ -163,6 +204,7 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 		link.State = galsync.LinkDeleted
 	}
 	link.AppliedSeq, link.UpdatedAt = item.Seq, w.Now()
+	link.ClaimedAt, link.ClaimSeq = time.Time{}, 0
 	if _, err := w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("update worker: record %s: %w", action, err)
 	}

@@ -17,9 +17,13 @@ import (
 // Source attributes every pull selects: identity, scope and loop checks.
 var alwaysSelected = []string{"id", "mail", "userPrincipalName", "displayName", "accountEnabled", "userType", "creationType"}
 
-// DefaultMapping copies the address-list attributes by the same name.
+// DefaultMapping copies the address-list attributes by the same name and
+// shows the guest in the target's address list: an invited guest is hidden
+// from it by default (Graph "invitation resource type": showInAddressList is
+// false for invited users), and presence in the GAL is the point of sync.
 var DefaultMapping = map[string]galsync.AttributeMapping{
-	"displayName": {Source: "displayName"}, "givenName": {Source: "givenName"}, "surname": {Source: "surname"},
+	"showInAddressList": {Constant: true},
+	"displayName":       {Source: "displayName"}, "givenName": {Source: "givenName"}, "surname": {Source: "surname"},
 	"mail": {Source: "mail"}, "jobTitle": {Source: "jobTitle"}, "department": {Source: "department"},
 	"companyName": {Source: "companyName"}, "officeLocation": {Source: "officeLocation"}, "city": {Source: "city"},
 	"country": {Source: "country"}, "mobilePhone": {Source: "mobilePhone"}, "businessPhones": {Source: "businessPhones"},

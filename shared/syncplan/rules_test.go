@@ -73,7 +73,7 @@ func TestMapDefaultAndCustom(t *testing.T) {
 	want := galsync.Snapshot{
 		"displayName": "Ada L", "givenName": "Ada", "surname": nil, "mail": "Ada@contoso.com", "jobTitle": nil,
 		"department": "R&D", "companyName": nil, "officeLocation": nil, "city": nil, "country": nil,
-		"mobilePhone": nil, "businessPhones": []string{"+1"}, "employeeId": nil,
+		"mobilePhone": nil, "businessPhones": []string{"+1"}, "employeeId": nil, "showInAddressList": true,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("default Map =\n%#v\nwant\n%#v", got, want)

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/galsync/galsync/shared/embedded"
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/sim"
+)
+
+// TestSyncLifecycle walks one direction through its life: the initial sync
+// of 1,000 users, a cycle with nothing to do, ten attribute changes and five
+// departures, each checked against the target tenant and the Graph writes
+// the simulator recorded.
+func TestSyncLifecycle(t *testing.T) {
+	h := newHarness(t, harnessOptions{
+		seed:        sim.SeedSpec{Count: 1000, Guests: 50, Disabled: 20, NoMail: 10, Seed: 11},
+		deprovision: galsync.DeprovisionDisable, thresholdPercent: 10,
+	})
+	want := inScope(h.source)
+	if len(want) != 920 {
+		t.Fatalf("seeded %d users in scope, the scenario needs 920", len(want))
+	}
+
+	// Initial sync: exactly 920 guests, each with the mapped attributes, at
+	// one invitation and at most one PATCH apiece.
+	h.mustSync()
+	guests := h.guests()
+	if len(guests) != 920 {
+		t.Fatalf("target has %d guests after the initial sync, want 920", len(guests))
+	}
+	for _, u := range want {
+		g, ok := guests[strings.ToLower(u.Mail)]
+		if !ok {
+			t.Errorf("source user %s has no guest", u.ID)
+			continue
+		}
+		checkAttributes(t, u, g)
+	}
+	w := h.writes()
+	if len(w["invitations"]) != 920 || len(w["patch"]) > 920 || len(w["delete"]) != 0 {
+		t.Errorf("initial sync wrote %d invitations, %d PATCHes, %d DELETEs; want 920, <=920, 0",
+			len(w["invitations"]), len(w["patch"]), len(w["delete"]))
+	}
+
+	// Every user left out is in the provisioning log with the reason.
+	h.withDB(func(db *embedded.DB) {
+		skipped := map[string]string{}
+		for _, e := range logFor(t, db, galsync.LogQuery{Action: galsync.ActionSkip}) {
+			skipped[e.SourceUserID] = e.Reason
+		}
+		inScopeIDs := map[string]bool{}
+		for _, u := range want {
+			inScopeIDs[u.ID] = true
+		}
+		for _, u := range h.source {
+			if inScopeIDs[u.ID] {
+				continue
+			}
+			reason, ok := skipped[u.ID]
+			switch {
+			case !ok:
+				t.Errorf("out-of-scope user %s has no skip entry in the provisioning log", u.ID)
+			case reason == "":
+				t.Errorf("skip entry of %s has no reason", u.ID)
+			}
+		}
+		if len(skipped) != 80 {
+			t.Errorf("provisioning log has skips for %d users, want 80", len(skipped))
+		}
+	})
+
+	// A cycle with no source change writes nothing.
+	h.sim.ResetRequests()
+	h.mustSync()
+	if w := h.writes(); countWrites(w) != 0 {
+		t.Fatalf("no-op cycle wrote to the target: %d invitations, %d PATCHes, %d DELETEs",
+			len(w["invitations"]), len(w["patch"]), len(w["delete"]))
+	}
+
+	// Ten jobTitle changes: exactly ten PATCHes carrying jobTitle alone.
+	h.sim.ResetRequests()
+	changed := map[string]string{}
+	for i, u := range want[:10] {
+		title := fmt.Sprintf("Principal Engineer %d", i)
+		if _, err := h.sim.UpdateUser(srcTenantID, u.ID, map[string]any{"jobTitle": title}); err != nil {
+			t.Fatal(err)
+		}
+		changed[strings.ToLower(u.Mail)] = title
+	}
+	h.mustSync()
+	w = h.writes()
+	if len(w["patch"]) != 10 || len(w["invitations"]) != 0 || len(w["delete"]) != 0 {
+		t.Fatalf("10 jobTitle changes wrote %d PATCHes, %d invitations, %d DELETEs; want 10, 0, 0",
+			len(w["patch"]), len(w["invitations"]), len(w["delete"]))
+	}
+	for _, r := range w["patch"] {
+		var body map[string]any
+		if err := json.Unmarshal(r.Body, &body); err != nil {
+			t.Fatalf("PATCH body: %v", err)
+		}
+		if len(body) != 1 || body["jobTitle"] == nil {
+			t.Errorf("PATCH %s carried %v, want jobTitle only", r.Path, keys(body))
+		}
+	}
+	guests = h.guests()
+	for mail, title := range changed {
+		if guests[mail].JobTitle != title {
+			t.Errorf("guest %s jobTitle %q, want %q", guests[mail].ID, guests[mail].JobTitle, title)
+		}
+	}
+
+	// Five departures under the disable policy: five guests disabled, none
+	// deleted, and the log says why.
+	h.sim.ResetRequests()
+	gone := want[10:15]
+	for _, u := range gone {
+		if err := h.sim.DeleteUser(srcTenantID, u.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.mustSync()
+	w = h.writes()
+	if len(w["patch"]) != 5 || len(w["delete"]) != 0 || len(w["invitations"]) != 0 {
+		t.Fatalf("5 departures wrote %d PATCHes, %d DELETEs, %d invitations; want 5, 0, 0",
+			len(w["patch"]), len(w["delete"]), len(w["invitations"]))
+	}
+	guests = h.guests()
+	disabled := 0
+	for _, g := range guests {
+		if !g.AccountEnabled {
+			disabled++
+		}
+	}
+	for _, u := range gone {
+		if g := guests[strings.ToLower(u.Mail)]; g.AccountEnabled {
+			t.Errorf("guest %s of departed user %s is still enabled", g.ID, u.ID)
+		}
+	}
+	if disabled != 5 {
+		t.Errorf("%d guests disabled, want 5", disabled)
+	}
+	h.withDB(func(db *embedded.DB) {
+		for _, u := range gone {
+			entries := logFor(t, db, galsync.LogQuery{SourceUserID: u.ID, Action: galsync.ActionDisable})
+			if len(entries) != 1 || entries[0].Outcome != galsync.OutcomeSuccess || entries[0].Reason == "" {
+				t.Errorf("log for departed user %s: %+v, want one successful disable with a reason", u.ID, entries)
+			}
+		}
+	})
+}
+
+// TestDeletionPolicyAndThreshold: departures under the delete policy delete
+// the guests; a mass departure past the threshold pauses the direction and
+// deletes nothing.
+func TestDeletionPolicyAndThreshold(t *testing.T) {
+	h := newHarness(t, harnessOptions{
+		seed:        sim.SeedSpec{Count: 200, Seed: 12},
+		deprovision: galsync.DeprovisionDelete, thresholdPercent: 10,
+	})
+	h.mustSync()
+	if n := len(h.guests()); n != 200 {
+		t.Fatalf("initial sync made %d guests, want 200", n)
+	}
+
+	h.sim.ResetRequests()
+	for _, u := range h.source[:5] {
+		if err := h.sim.DeleteUser(srcTenantID, u.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.mustSync()
+	w := h.writes()
+	if len(w["delete"]) != 5 || len(w["patch"]) != 0 || len(w["invitations"]) != 0 {
+		t.Fatalf("5 departures under delete wrote %d DELETEs, %d PATCHes, %d invitations; want 5, 0, 0",
+			len(w["delete"]), len(w["patch"]), len(w["invitations"]))
+	}
+	if n := len(h.guests()); n != 195 {
+		t.Fatalf("target has %d guests after 5 deletions, want 195", n)
+	}
+
+	// 30% leave at once: past the 10% threshold.
+	h.sim.ResetRequests()
+	mass := h.source[5:65]
+	for _, u := range mass {
+		if err := h.sim.DeleteUser(srcTenantID, u.ID, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.mustSync()
+	if w := h.writes(); countWrites(w) != 0 {
+		t.Fatalf("mass departure past the threshold wrote %d DELETEs, %d PATCHes", len(w["delete"]), len(w["patch"]))
+	}
+	if n := len(h.guests()); n != 195 {
+		t.Fatalf("target has %d guests after a paused mass departure, want 195", n)
+	}
+	h.withDB(func(db *embedded.DB) {
+		st, err := db.GetDirectionState(context.Background(), direction)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Paused || st.PauseReason == "" {
+			t.Errorf("direction state %+v, want paused with a reason", st)
+		}
+		held := map[string]bool{}
+		for _, it := range st.Held {
+			held[it.SourceUserID] = true
+		}
+		for _, u := range mass {
+			if !held[u.ID] {
+				t.Errorf("departed user %s is not among the held deprovisions", u.ID)
+			}
+		}
+		if len(held) != len(mass) {
+			t.Errorf("%d deprovisions held, want %d", len(held), len(mass))
+		}
+		if pauses := logFor(t, db, galsync.LogQuery{Action: galsync.ActionPause}); len(pauses) == 0 {
+			t.Error("the pause is not in the provisioning log")
+		}
+	})
+
+	// While paused, further pulls still hold off: nothing is written.
+	h.sim.ResetRequests()
+	h.mustSync()
+	if w := h.writes(); countWrites(w) != 0 {
+		t.Fatalf("a paused direction wrote %d DELETEs, %d PATCHes", len(w["delete"]), len(w["patch"]))
+	}
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

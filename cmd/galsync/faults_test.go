@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/galsync/galsync/shared/embedded"
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/queue"
+	"github.com/galsync/galsync/sim"
+)
+
+// doubleSender sends every message twice under different message ids, so
+// duplicate detection cannot fold them: the workers see each piece of work
+// twice, as after a redelivery whose first attempt did its effect.
+type doubleSender struct {
+	next queue.Sender
+	sent atomic.Int64
+}
+
+func (d *doubleSender) Send(ctx context.Context, q string, msgs ...queue.Message) error {
+	twice := make([]queue.Message, 0, 2*len(msgs))
+	for _, m := range msgs {
+		dup := m
+		dup.ID = m.ID + "#again"
+		twice = append(twice, m, dup)
+	}
+	d.sent.Add(int64(len(twice)))
+	return d.next.Send(ctx, q, twice...)
+}
+
+// TestDuplicateDelivery: every message delivered twice ends in the same
+// target state with the same Graph writes as single delivery.
+func TestDuplicateDelivery(t *testing.T) {
+	opts := harnessOptions{seed: sim.SeedSpec{Count: 300, Guests: 10, Disabled: 5, NoMail: 5, Seed: 21},
+		deprovision: galsync.DeprovisionDisable, thresholdPercent: 50}
+	once := newHarness(t, opts)
+	once.mustSync()
+	baseline := once.writes()
+
+	twice := newHarness(t, opts)
+	d := &doubleSender{}
+	out, err := twice.syncWith(func(a *app) {
+		d.next = a.db
+		a.deps.Puller.Queue, a.deps.Inviter.Queue, a.deps.Updater.Queue = d, d, d
+	})
+	if err != nil {
+		t.Fatalf("sync with duplicates: %v\n%s", err, out)
+	}
+	if d.sent.Load() == 0 {
+		t.Fatal("the duplicating sender sent nothing: the test did not exercise duplicates")
+	}
+	got := twice.writes()
+	for _, kind := range []string{"invitations", "patch", "delete"} {
+		if len(got[kind]) != len(baseline[kind]) {
+			t.Errorf("%s: %d with duplicate delivery, %d without", kind, len(got[kind]), len(baseline[kind]))
+		}
+	}
+	a, b := once.guests(), twice.guests()
+	if len(a) != len(b) || len(b) != len(inScope(twice.source)) {
+		t.Fatalf("guests: %d with duplicates, %d without, %d in scope", len(b), len(a), len(inScope(twice.source)))
+	}
+	for _, u := range inScope(twice.source) {
+		g, ok := b[strings.ToLower(u.Mail)]
+		if !ok {
+			t.Errorf("user %s has no guest", u.ID)
+			continue
+		}
+		checkAttributes(t, u, g)
+	}
+}
+
+// TestExpiredDeltaTokenResyncs: an expired delta token starts a full resync
+// whose sweep retires users that disappeared meanwhile, and writes nothing
+// for the rest.
+func TestExpiredDeltaTokenResyncs(t *testing.T) {
+	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 300, Seed: 22},
+		deprovision: galsync.DeprovisionDisable, thresholdPercent: 50})
+	h.mustSync()
+	gone := h.source[:3]
+	for _, u := range gone {
+		if err := h.sim.DeleteUser(srcTenantID, u.ID, false); err != nil { // hard: absent from a full sync
+			t.Fatal(err)
+		}
+	}
+	if err := h.sim.InvalidateDeltaTokens(srcTenantID); err != nil {
+		t.Fatal(err)
+	}
+	h.sim.ResetRequests()
+	h.mustSync()
+
+	gone410 := 0
+	for _, r := range h.sim.FindRequests(sim.RequestFilter{Tenant: srcTenantID, Kind: "delta"}) {
+		if r.Status == 410 {
+			gone410++
+		}
+	}
+	if gone410 == 0 {
+		t.Fatal("the simulator never answered 410 Gone: the resync path was not exercised")
+	}
+	w := h.writes()
+	if len(w["patch"]) != 3 || len(w["invitations"]) != 0 || len(w["delete"]) != 0 {
+		t.Fatalf("resync wrote %d PATCHes, %d invitations, %d DELETEs; want 3 (the disables), 0, 0",
+			len(w["patch"]), len(w["invitations"]), len(w["delete"]))
+	}
+	guests := h.guests()
+	for _, u := range gone {
+		if g := guests[strings.ToLower(u.Mail)]; g.AccountEnabled {
+			t.Errorf("guest of vanished user %s still enabled", u.ID)
+		}
+	}
+	h.withDB(func(db *embedded.DB) {
+		if r := logFor(t, db, galsync.LogQuery{Action: galsync.ActionResync}); len(r) == 0 {
+			t.Error("the resync is not in the provisioning log")
+		}
+	})
+}
+
+// TestMalformedMessageDeadLetters: a message no worker can read is retried
+// to the queue's max delivery count, then dead-lettered with the reason,
+// while the rest of the work flows on.
+func TestMalformedMessageDeadLetters(t *testing.T) {
+	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 100, Seed: 23}, deprovision: galsync.DeprovisionDisable})
+	h.withDB(func(db *embedded.DB) {
+		if err := db.Send(context.Background(), galsync.QueueInvites, queue.Message{ID: "garbage-1", Body: []byte(`{"direction":`)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	out, err := h.sync()
+	if err == nil || !strings.Contains(err.Error(), "1 message(s) were dead-lettered") {
+		t.Fatalf("sync error = %v, want a report of one dead-lettered message\n%s", err, out)
+	}
+	if n := len(h.guests()); n != 100 {
+		t.Fatalf("%d guests, want 100: the bad message held up the rest", n)
+	}
+	h.withDB(func(db *embedded.DB) {
+		dead, err := db.Peek(context.Background(), queue.DeadLetterQueue(galsync.QueueInvites), 0, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(dead) != 1 || dead[0].ID != "garbage-1" {
+			t.Fatalf("dead-letter queue holds %d messages, want the malformed one", len(dead))
+		}
+		d := dead[0]
+		if d.DeadLetterReason != queue.ReasonMaxDeliveryCount || d.DeliveryCount != 5 {
+			t.Errorf("dead-lettered with reason %q after %d deliveries, want %q after 5", d.DeadLetterReason, d.DeliveryCount, queue.ReasonMaxDeliveryCount)
+		}
+		if last := d.Properties[queue.PropLastError]; last == "" {
+			t.Error("the dead-lettered message does not say what went wrong (no last error property)")
+		}
+	})
+}
+
+// TestThrottledTenantConverges: with Graph's throttling limits scaled down
+// so the sync hits them, every 429 is waited out: all users arrive, nothing
+// fails, nothing is dead-lettered.
+func TestThrottledTenantConverges(t *testing.T) {
+	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 300, Seed: 24},
+		deprovision: galsync.DeprovisionDisable, throttleScale: 0.01})
+	out := h.mustSync()
+	throttled := 0
+	for _, r := range h.sim.FindRequests(sim.RequestFilter{}) {
+		if r.Fault == "throttled" {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Fatal("no request was throttled: the scenario did not exercise throttling")
+	}
+	if n := len(h.guests()); n != 300 {
+		t.Fatalf("%d guests, want 300\n%s", n, out)
+	}
+	h.withDB(func(db *embedded.DB) {
+		if failed := logFor(t, db, galsync.LogQuery{}); len(failed) > 0 {
+			for _, e := range failed {
+				if e.Outcome == galsync.OutcomeFailed {
+					t.Errorf("failure logged under throttling: %+v", e)
+				}
+			}
+		}
+	})
+	t.Logf("%d requests throttled", throttled)
+}
+
+// TestBadConfigurationExitsTwo: a broken configuration stops startup with
+// exit code 2 and names every problem.
+func TestBadConfigurationExitsTwo(t *testing.T) {
+	dir := t.TempDir()
+	topo := filepath.Join(dir, "topology.json")
+	doc := `{"tenants":[{"name":"src","tenantId":"not-a-guid","cloud":"public","domain":"a.onmicrosoft.com","auth":{"method":"clientSecret","clientId":"0c5a1f3e-6b7d-4e8f-9a0b-1c2d3e4f5a11","clientSecretSetting":"X"}}],
+	 "directions":[{"name":"d","source":"src","target":"nowhere","inviteRedirectUrl":"http://insecure","deprovision":{"action":"shred"}}]}`
+	if err := os.WriteFile(topo, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GALSYNC_TOPOLOGY_FILE", topo)
+	t.Setenv("GALSYNC_DATA_DIR", filepath.Join(dir, "data"))
+	t.Setenv("GALSYNC_QUEUE_CONCURRENCY", "0")
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"local", "--once"}, os.Getenv, &stdout, &stderr)
+	if code := exitCode(err, &stderr); code != exitUsage {
+		t.Fatalf("exit code %d, want %d; stderr:\n%s", code, exitUsage, stderr.String())
+	}
+	for _, want := range []string{"GALSYNC_QUEUE_CONCURRENCY", `tenantId "not-a-guid"`, `target "nowhere"`,
+		"inviteRedirectUrl must be an https URL", `deprovision.action "shred"`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not name %q:\n%s", want, stderr.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
+		t.Errorf("a bad configuration still created the data directory (stat: %v)", err)
+	}
+}
+
+// TestCrashAnywhereConverges kills the galsync process (SIGKILL) at five
+// random points of a sync, restarts it each time, and then lets it finish:
+// the target ends exactly as after an uninterrupted sync, with no second
+// guest for anyone.
+func TestCrashAnywhereConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and kills it; skipped with -short")
+	}
+	bin := buildBinary(t)
+	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 1000, Guests: 20, Disabled: 10, NoMail: 10, Seed: 25},
+		deprovision: galsync.DeprovisionDisable, thresholdPercent: 10})
+	// Service Bus's default max delivery count: a message in flight at a
+	// kill loses its lock, and that counts as a delivery, as in Service Bus.
+	h.setenv("GALSYNC_MAX_DELIVERY_COUNT", "10")
+	want := inScope(h.source)
+	rng := rand.New(rand.NewPCG(25, 0))
+	for kill := 0; kill < 5; kill++ {
+		cmd := h.command(bin, "local", "--no-timers", "--progress", "0")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		delay := time.Duration(300+rng.IntN(1500)) * time.Millisecond
+		time.Sleep(delay) // a random point in the run is the point of the test
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = cmd.Wait()
+		t.Logf("kill %d after %v: %d guests so far", kill+1, delay, len(h.guests()))
+	}
+	cmd := h.command(bin, "local", "--no-timers", "--once", "--progress", "0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("final run: %v\n%s", err, out)
+	}
+	guests := h.guests() // fails the test on any second guest for one address
+	if len(guests) != len(want) {
+		t.Fatalf("%d guests after crashes, want %d", len(guests), len(want))
+	}
+	for _, u := range want {
+		g, ok := guests[strings.ToLower(u.Mail)]
+		if !ok {
+			t.Errorf("user %s has no guest", u.ID)
+			continue
+		}
+		checkAttributes(t, u, g)
+	}
+	w := h.writes()
+	t.Logf("after 5 kills: %d invitations, %d PATCHes for %d users", len(w["invitations"]), len(w["patch"]), len(want))
+}
+
+func buildBinary(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "galsync")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// command runs the built binary with the harness's configuration.
+func (h *harness) command(bin string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = os.Environ()
+	for k, v := range h.env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	return cmd
+}

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/galsync/galsync/functions"
+	"github.com/galsync/galsync/shared/embedded"
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/queue"
+	"github.com/galsync/galsync/sim"
+)
+
+// The end-to-end harness: the tenant simulator in-process over TLS, and
+// galsync run through its real entry points (run, buildApp, runLocal) with
+// its configuration in the environment, as an operator would run it.
+
+const (
+	srcTenantID = "5e1d0c2b-3a49-4f6e-8d7c-1b2a3c4d5e01"
+	dstTenantID = "7a9b8c6d-5e4f-4a3b-9c2d-1e0f2a3b4c02"
+	srcClientID = "0c5a1f3e-6b7d-4e8f-9a0b-1c2d3e4f5a11"
+	dstClientID = "2e4f6a8b-0c1d-4e3f-8a5b-7c9d1e3f5a22"
+	direction   = "source-to-target"
+)
+
+type harness struct {
+	t       testing.TB
+	sim     *sim.Server
+	base    string
+	dir     string
+	source  []sim.User // as seeded
+	env     map[string]string
+	simOpts sim.Options
+}
+
+type harnessOptions struct {
+	seed             sim.SeedSpec
+	deprovision      string  // none, disable, delete
+	thresholdPercent float64 // 0: no threshold
+	throttleScale    float64 // 0: throttling off
+	pageSize         int
+}
+
+func newHarness(t testing.TB, o harnessOptions) *harness {
+	t.Helper()
+	if o.pageSize == 0 {
+		o.pageSize = 100
+	}
+	simOpts := sim.Options{PageSize: o.pageSize, Seed: o.seed.Seed + 1, ThrottleScale: o.throttleScale,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if o.throttleScale == 0 {
+		simOpts.ThrottleScale = 1
+	}
+	s := sim.New(simOpts)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.ServeTLS(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(ctx)
+		<-served
+	})
+	h := &harness{t: t, sim: s, base: "https://" + ln.Addr().String(), dir: t.TempDir(), simOpts: simOpts, env: map[string]string{}}
+	secrets := map[string]string{}
+	for _, tn := range []struct{ id, domain, client, setting string }{
+		{srcTenantID, "source.onmicrosoft.com", srcClientID, "GALSYNC_E2E_SOURCE_SECRET"},
+		{dstTenantID, "target.onmicrosoft.com", dstClientID, "GALSYNC_E2E_TARGET_SECRET"},
+	} {
+		if _, err := s.CreateTenant(tn.id, tn.domain); err != nil {
+			t.Fatal(err)
+		}
+		secret := "e2e-secret-" + tn.client[:8]
+		if err := s.AddApp(tn.id, tn.client, secret); err != nil {
+			t.Fatal(err)
+		}
+		secrets[tn.setting] = secret
+		if o.throttleScale == 0 {
+			if err := s.SetFaults(tn.id, sim.Faults{DisableThrottling: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if o.seed.Count > 0 {
+		if h.source, err = s.SeedUsers(srcTenantID, o.seed); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert := filepath.Join(h.dir, "cert.pem")
+	if err := os.WriteFile(cert, s.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	topo := filepath.Join(h.dir, "topology.json")
+	if err := os.WriteFile(topo, h.topology(o), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range secrets {
+		h.setenv(k, v)
+	}
+	h.setenv("GALSYNC_TOPOLOGY_FILE", topo)
+	h.setenv("GALSYNC_CA_FILE", cert)
+	h.setenv("GALSYNC_DATA_DIR", filepath.Join(h.dir, "data"))
+	h.setenv("GALSYNC_LOG_LEVEL", "warn")
+	h.setenv("GALSYNC_MAX_DELIVERY_COUNT", "5")
+	return h
+}
+
+func (h *harness) setenv(k, v string) {
+	h.t.Setenv(k, v)
+	h.env[k] = v
+}
+
+func (h *harness) topology(o harnessOptions) []byte {
+	tenant := func(name, id, domain, client, setting string) map[string]any {
+		return map[string]any{
+			"name": name, "tenantId": id, "cloud": "public", "domain": domain,
+			"graphBaseUrl": h.base + "/graph/" + id + "/v1.0", "authorityHost": h.base + "/",
+			"auth": map[string]any{"method": "clientSecret", "clientId": client, "clientSecretSetting": setting},
+		}
+	}
+	deprov := map[string]any{"action": o.deprovision}
+	if o.thresholdPercent > 0 {
+		deprov["threshold"] = map[string]any{"percent": o.thresholdPercent}
+	}
+	doc := map[string]any{
+		"tenants": []any{
+			tenant("source", srcTenantID, "source.onmicrosoft.com", srcClientID, "GALSYNC_E2E_SOURCE_SECRET"),
+			tenant("target", dstTenantID, "target.onmicrosoft.com", dstClientID, "GALSYNC_E2E_TARGET_SECRET"),
+		},
+		"directions": []any{map[string]any{
+			"name": direction, "source": "source", "target": "target", "userType": "Guest",
+			"inviteRedirectUrl": "https://myapps.microsoft.com", "deprovision": deprov,
+		}},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return b
+}
+
+// sync runs one complete cycle: `galsync local --once`, pulling every
+// direction and working until every queue is idle. It returns run's error
+// (nil when nothing was dead-lettered) and the output.
+func (h *harness) sync() (string, error) {
+	h.t.Helper()
+	return h.syncWith(nil)
+}
+
+// syncWith is sync with a hook that may rewire the built app (tests wrap
+// its queue sender).
+func (h *harness) syncWith(rewire func(*app)) (string, error) {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var out, errb bytes.Buffer
+	a, err := buildApp(os.Getenv, &errb)
+	if err != nil {
+		h.t.Fatalf("buildApp: %v\n%s", err, errb.String())
+	}
+	if rewire != nil {
+		rewire(a)
+	}
+	err = runLocal(ctx, a, localOptions{functions: functions.FS, noTimers: true, once: true}, os.Getenv, &out)
+	if cerr := a.Close(); cerr != nil {
+		h.t.Fatalf("close: %v", cerr)
+	}
+	if ctx.Err() != nil {
+		h.t.Fatalf("sync did not finish in time:\n%s\n%s", out.String(), errb.String())
+	}
+	return out.String() + errb.String(), err
+}
+
+// mustSync is sync that fails the test on any error.
+func (h *harness) mustSync() string {
+	h.t.Helper()
+	out, err := h.sync()
+	if err != nil {
+		h.t.Fatalf("sync: %v\n%s", err, out)
+	}
+	return out
+}
+
+// withDB opens the store, calls fn and closes it again (so a later sync
+// can open the file).
+func (h *harness) withDB(fn func(*embedded.DB)) {
+	h.t.Helper()
+	if err := os.MkdirAll(h.env["GALSYNC_DATA_DIR"], 0o700); err != nil {
+		h.t.Fatal(err)
+	}
+	db, err := embedded.Open(filepath.Join(h.env["GALSYNC_DATA_DIR"], "galsync.db"), embedded.Options{Queues: queueOptionsFor(5)})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer db.Close()
+	fn(db)
+}
+
+func queueOptionsFor(maxDelivery int) map[string]queue.Options {
+	o := queue.DefaultOptions()
+	o.MaxDeliveryCount = maxDelivery
+	return map[string]queue.Options{galsync.QueuePulls: o, galsync.QueueInvites: o, galsync.QueueUpdates: o}
+}
+
+// guests returns the target's invited users by lower-cased mail.
+func (h *harness) guests() map[string]sim.User {
+	h.t.Helper()
+	users, err := h.sim.Users(dstTenantID)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out := map[string]sim.User{}
+	for _, u := range users {
+		if u.CreationType != "Invitation" {
+			continue
+		}
+		key := strings.ToLower(u.Mail)
+		if _, dup := out[key]; dup {
+			h.t.Errorf("two guests in the target for one address (user %s)", u.ID)
+		}
+		out[key] = u
+	}
+	return out
+}
+
+// inScope is the seeded source users the default scope syncs: members with
+// a mail, enabled, not themselves invited guests.
+func inScope(users []sim.User) []sim.User {
+	var out []sim.User
+	for _, u := range users {
+		if u.CreationType == "Invitation" || u.Mail == "" || !u.AccountEnabled || strings.EqualFold(u.UserType, "Guest") {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// writes returns the target tenant's recorded write requests by kind
+// (invitations, patch, delete) since the last reset.
+func (h *harness) writes() map[string][]sim.Request {
+	out := map[string][]sim.Request{}
+	for _, r := range h.sim.FindRequests(sim.RequestFilter{Tenant: dstTenantID}) {
+		switch r.Kind {
+		case "invitations", "patch", "delete":
+			if r.Status >= 200 && r.Status < 300 {
+				out[r.Kind] = append(out[r.Kind], r)
+			}
+		}
+	}
+	return out
+}
+
+func countWrites(w map[string][]sim.Request) int {
+	return len(w["invitations"]) + len(w["patch"]) + len(w["delete"])
+}
+
+// checkAttributes compares a guest with its source user on every attribute
+// of the default mapping.
+func checkAttributes(t *testing.T, src, guest sim.User) {
+	t.Helper()
+	type pair struct {
+		name      string
+		src, dest any
+	}
+	for _, p := range []pair{
+		{"displayName", src.DisplayName, guest.DisplayName}, {"givenName", src.GivenName, guest.GivenName},
+		{"surname", src.Surname, guest.Surname}, {"jobTitle", src.JobTitle, guest.JobTitle},
+		{"department", src.Department, guest.Department}, {"companyName", src.CompanyName, guest.CompanyName},
+		{"officeLocation", src.OfficeLocation, guest.OfficeLocation}, {"city", src.City, guest.City},
+		{"country", src.Country, guest.Country}, {"mobilePhone", src.MobilePhone, guest.MobilePhone},
+		{"employeeId", src.EmployeeID, guest.EmployeeID},
+		{"businessPhones", strings.Join(src.BusinessPhones, ","), strings.Join(guest.BusinessPhones, ",")},
+	} {
+		if p.src != p.dest {
+			t.Errorf("guest %s: %s = %q, source has %q", guest.ID, p.name, p.dest, p.src)
+		}
+	}
+	if guest.ShowInAddressList == nil || !*guest.ShowInAddressList {
+		t.Errorf("guest %s is hidden from the address list", guest.ID)
+	}
+	if guest.UserType != "Guest" {
+		t.Errorf("guest %s: userType %q", guest.ID, guest.UserType)
+	}
+}
+
+// logFor returns the provisioning log of the direction.
+func logFor(t *testing.T, db *embedded.DB, q galsync.LogQuery) []galsync.LogEntry {
+	t.Helper()
+	q.Direction = direction
+	entries, err := db.QueryLog(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return entries
+}
