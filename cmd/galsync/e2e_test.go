@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/galsync/galsync/shared/embedded"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/sim"
 )
@@ -17,10 +16,12 @@ import (
 // of 1,000 users, a cycle with nothing to do, ten attribute changes and five
 // departures, each checked against the target tenant and the Graph writes
 // the simulator recorded.
-func TestSyncLifecycle(t *testing.T) {
+func TestSyncLifecycle(t *testing.T) { runOnBackends(t, testSyncLifecycle) }
+
+func testSyncLifecycle(t *testing.T, backend string) {
 	h := newHarness(t, harnessOptions{
 		seed:        sim.SeedSpec{Count: 1000, Guests: 50, Disabled: 20, NoMail: 10, Seed: 11},
-		deprovision: galsync.DeprovisionDisable, thresholdPercent: 10,
+		deprovision: galsync.DeprovisionDisable, thresholdPercent: 10, backend: backend,
 	})
 	want := inScope(h.source)
 	if len(want) != 920 {
@@ -49,9 +50,9 @@ func TestSyncLifecycle(t *testing.T) {
 	}
 
 	// Every user left out is in the provisioning log with the reason.
-	h.withDB(func(db *embedded.DB) {
+	h.withBackends(func(db *backends) {
 		skipped := map[string]string{}
-		for _, e := range logFor(t, db, galsync.LogQuery{Action: galsync.ActionSkip}) {
+		for _, e := range logFor(t, db.store, galsync.LogQuery{Action: galsync.ActionSkip}) {
 			skipped[e.SourceUserID] = e.Reason
 		}
 		inScopeIDs := map[string]bool{}
@@ -145,9 +146,9 @@ func TestSyncLifecycle(t *testing.T) {
 	if disabled != 5 {
 		t.Errorf("%d guests disabled, want 5", disabled)
 	}
-	h.withDB(func(db *embedded.DB) {
+	h.withBackends(func(db *backends) {
 		for _, u := range gone {
-			entries := logFor(t, db, galsync.LogQuery{SourceUserID: u.ID, Action: galsync.ActionDisable})
+			entries := logFor(t, db.store, galsync.LogQuery{SourceUserID: u.ID, Action: galsync.ActionDisable})
 			if len(entries) != 1 || entries[0].Outcome != galsync.OutcomeSuccess || entries[0].Reason == "" {
 				t.Errorf("log for departed user %s: %+v, want one successful disable with a reason", u.ID, entries)
 			}
@@ -158,10 +159,12 @@ func TestSyncLifecycle(t *testing.T) {
 // TestDeletionPolicyAndThreshold: departures under the delete policy delete
 // the guests; a mass departure past the threshold pauses the direction and
 // deletes nothing.
-func TestDeletionPolicyAndThreshold(t *testing.T) {
+func TestDeletionPolicyAndThreshold(t *testing.T) { runOnBackends(t, testDeletionPolicyAndThreshold) }
+
+func testDeletionPolicyAndThreshold(t *testing.T, backend string) {
 	h := newHarness(t, harnessOptions{
 		seed:        sim.SeedSpec{Count: 200, Seed: 12},
-		deprovision: galsync.DeprovisionDelete, thresholdPercent: 10,
+		deprovision: galsync.DeprovisionDelete, thresholdPercent: 10, backend: backend,
 	})
 	h.mustSync()
 	if n := len(h.guests()); n != 200 {
@@ -199,8 +202,8 @@ func TestDeletionPolicyAndThreshold(t *testing.T) {
 	if n := len(h.guests()); n != 195 {
 		t.Fatalf("target has %d guests after a paused mass departure, want 195", n)
 	}
-	h.withDB(func(db *embedded.DB) {
-		st, err := db.GetDirectionState(context.Background(), direction)
+	h.withBackends(func(db *backends) {
+		st, err := db.store.GetDirectionState(context.Background(), direction)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -219,7 +222,7 @@ func TestDeletionPolicyAndThreshold(t *testing.T) {
 		if len(held) != len(mass) {
 			t.Errorf("%d deprovisions held, want %d", len(held), len(mass))
 		}
-		if pauses := logFor(t, db, galsync.LogQuery{Action: galsync.ActionPause}); len(pauses) == 0 {
+		if pauses := logFor(t, db.store, galsync.LogQuery{Action: galsync.ActionPause}); len(pauses) == 0 {
 			t.Error("the pause is not in the provisioning log")
 		}
 	})

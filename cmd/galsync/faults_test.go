@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/galsync/galsync/shared/embedded"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/queue"
 	"github.com/galsync/galsync/sim"
@@ -39,9 +38,11 @@ func (d *doubleSender) Send(ctx context.Context, q string, msgs ...queue.Message
 
 // TestDuplicateDelivery: every message delivered twice ends in the same
 // target state with the same Graph writes as single delivery.
-func TestDuplicateDelivery(t *testing.T) {
+func TestDuplicateDelivery(t *testing.T) { runOnBackends(t, testDuplicateDelivery) }
+
+func testDuplicateDelivery(t *testing.T, backend string) {
 	opts := harnessOptions{seed: sim.SeedSpec{Count: 300, Guests: 10, Disabled: 5, NoMail: 5, Seed: 21},
-		deprovision: galsync.DeprovisionDisable, thresholdPercent: 50}
+		deprovision: galsync.DeprovisionDisable, thresholdPercent: 50, backend: backend}
 	once := newHarness(t, opts)
 	once.mustSync()
 	baseline := once.writes()
@@ -49,7 +50,7 @@ func TestDuplicateDelivery(t *testing.T) {
 	twice := newHarness(t, opts)
 	d := &doubleSender{}
 	out, err := twice.syncWith(func(a *app) {
-		d.next = a.db
+		d.next = a.queue
 		a.deps.Puller.Queue, a.deps.Inviter.Queue, a.deps.Updater.Queue = d, d, d
 	})
 	if err != nil {
@@ -117,8 +118,8 @@ func TestExpiredDeltaTokenResyncs(t *testing.T) {
 			t.Errorf("guest of vanished user %s still enabled", u.ID)
 		}
 	}
-	h.withDB(func(db *embedded.DB) {
-		if r := logFor(t, db, galsync.LogQuery{Action: galsync.ActionResync}); len(r) == 0 {
+	h.withBackends(func(db *backends) {
+		if r := logFor(t, db.store, galsync.LogQuery{Action: galsync.ActionResync}); len(r) == 0 {
 			t.Error("the resync is not in the provisioning log")
 		}
 	})
@@ -129,8 +130,8 @@ func TestExpiredDeltaTokenResyncs(t *testing.T) {
 // while the rest of the work flows on.
 func TestMalformedMessageDeadLetters(t *testing.T) {
 	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 100, Seed: 23}, deprovision: galsync.DeprovisionDisable})
-	h.withDB(func(db *embedded.DB) {
-		if err := db.Send(context.Background(), galsync.QueueInvites, queue.Message{ID: "garbage-1", Body: []byte(`{"direction":`)}); err != nil {
+	h.withBackends(func(db *backends) {
+		if err := db.queue.Send(context.Background(), galsync.QueueInvites, queue.Message{ID: "garbage-1", Body: []byte(`{"direction":`)}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -141,8 +142,8 @@ func TestMalformedMessageDeadLetters(t *testing.T) {
 	if n := len(h.guests()); n != 100 {
 		t.Fatalf("%d guests, want 100: the bad message held up the rest", n)
 	}
-	h.withDB(func(db *embedded.DB) {
-		dead, err := db.Peek(context.Background(), queue.DeadLetterQueue(galsync.QueueInvites), 0, 10)
+	h.withBackends(func(db *backends) {
+		dead, err := db.queue.Peek(context.Background(), queue.DeadLetterQueue(galsync.QueueInvites), 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,8 +179,8 @@ func TestThrottledTenantConverges(t *testing.T) {
 	if n := len(h.guests()); n != 300 {
 		t.Fatalf("%d guests, want 300\n%s", n, out)
 	}
-	h.withDB(func(db *embedded.DB) {
-		if failed := logFor(t, db, galsync.LogQuery{}); len(failed) > 0 {
+	h.withBackends(func(db *backends) {
+		if failed := logFor(t, db.store, galsync.LogQuery{}); len(failed) > 0 {
 			for _, e := range failed {
 				if e.Outcome == galsync.OutcomeFailed {
 					t.Errorf("failure logged under throttling: %+v", e)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,9 +15,12 @@ import (
 	"time"
 
 	"github.com/galsync/galsync/functions"
-	"github.com/galsync/galsync/shared/embedded"
+	"github.com/galsync/galsync/shared/config"
+	"github.com/galsync/galsync/shared/cosmos/cosmostest"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/queue"
+	"github.com/galsync/galsync/shared/servicebus/sbtest"
+	"github.com/galsync/galsync/shared/store"
 	"github.com/galsync/galsync/sim"
 )
 
@@ -48,6 +52,20 @@ type harnessOptions struct {
 	thresholdPercent float64 // 0: no threshold
 	throttleScale    float64 // 0: throttling off
 	pageSize         int
+	// backend is "embedded" (default) or "azure": Service Bus (the repo's
+	// AMQP test broker, driven by the real azservicebus client) and Cosmos
+	// DB (the npm Cosmos server, driven by the real azcosmos client).
+	backend string
+}
+
+// backendsUnderTest are the backends the core scenarios run on.
+var backendsUnderTest = []string{"embedded", "azure"}
+
+// runOnBackends runs a scenario once per backend.
+func runOnBackends(t *testing.T, scenario func(t *testing.T, backend string)) {
+	for _, be := range backendsUnderTest {
+		t.Run(be, func(t *testing.T) { scenario(t, be) })
+	}
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -114,6 +132,14 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h.setenv("GALSYNC_DATA_DIR", filepath.Join(h.dir, "data"))
 	h.setenv("GALSYNC_LOG_LEVEL", "warn")
 	h.setenv("GALSYNC_MAX_DELIVERY_COUNT", "5")
+	if o.backend == "azure" {
+		queues := []string{galsync.QueuePulls, galsync.QueueInvites, galsync.QueueUpdates}
+		qo := queue.Options{LockDuration: 30 * time.Second, MaxDeliveryCount: 5, DuplicateDetectionWindow: 10 * time.Minute}
+		h.setenv("GALSYNC_QUEUE_BACKEND", config.QueueServiceBus)
+		h.setenv(config.ServiceBusConnection, sbtest.Start(t, queues, qo))
+		h.setenv("GALSYNC_STORE_BACKEND", config.StoreCosmos)
+		h.setenv(config.CosmosConnection, cosmostest.Start(t))
+	}
 	return h
 }
 
@@ -193,25 +219,20 @@ func (h *harness) mustSync() string {
 	return out
 }
 
-// withDB opens the store, calls fn and closes it again (so a later sync
-// can open the file).
-func (h *harness) withDB(fn func(*embedded.DB)) {
+// withBackends opens the configured queue and store (as galsync would),
+// calls fn and closes them again, so a later sync can open the file.
+func (h *harness) withBackends(fn func(*backends)) {
 	h.t.Helper()
-	if err := os.MkdirAll(h.env["GALSYNC_DATA_DIR"], 0o700); err != nil {
-		h.t.Fatal(err)
-	}
-	db, err := embedded.Open(filepath.Join(h.env["GALSYNC_DATA_DIR"], "galsync.db"), embedded.Options{Queues: queueOptionsFor(5)})
+	s, err := config.LoadSettings()
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	defer db.Close()
-	fn(db)
-}
-
-func queueOptionsFor(maxDelivery int) map[string]queue.Options {
-	o := queue.DefaultOptions()
-	o.MaxDeliveryCount = maxDelivery
-	return map[string]queue.Options{galsync.QueuePulls: o, galsync.QueueInvites: o, galsync.QueueUpdates: o}
+	b, err := openBackends(context.Background(), s, os.Getenv, &http.Client{Timeout: time.Minute}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer b.Close()
+	fn(b)
 }
 
 // guests returns the target's invited users by lower-cased mail.
@@ -297,7 +318,7 @@ func checkAttributes(t *testing.T, src, guest sim.User) {
 }
 
 // logFor returns the provisioning log of the direction.
-func logFor(t *testing.T, db *embedded.DB, q galsync.LogQuery) []galsync.LogEntry {
+func logFor(t *testing.T, db store.Store, q galsync.LogQuery) []galsync.LogEntry {
 	t.Helper()
 	q.Direction = direction
 	entries, err := db.QueryLog(context.Background(), q)

@@ -17,6 +17,7 @@ import (
 	"github.com/galsync/galsync/shared/funchost"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/pipeline"
+	"github.com/galsync/galsync/shared/queue"
 )
 
 const localUsage = `Usage: galsync local [flags]
@@ -73,7 +74,7 @@ func runLocal(ctx context.Context, a *app, o localOptions, getenv func(string) s
 	if err != nil {
 		return usageError{err}
 	}
-	fns, err = funchost.ResolveSettings(fns, getenv, map[string]string{"GALSYNC_DELTA_SCHEDULE": a.settings.DeltaSchedule})
+	fns, err = funchost.ResolveSettings(fns, getenv, a.settings.Values())
 	if err != nil {
 		return usageError{err}
 	}
@@ -86,7 +87,7 @@ func runLocal(ctx context.Context, a *app, o localOptions, getenv func(string) s
 	defer srv.Close()
 
 	host := &funchost.Host{
-		Functions: fns, HandlerURL: "http://" + ln.Addr().String(), Receiver: a.db,
+		Functions: fns, HandlerURL: "http://" + ln.Addr().String(), Receiver: a.queue,
 		QueueOptions: queueOptions(a.settings), Concurrency: a.settings.QueueConcurrency,
 		Logger: a.logger, Now: time.Now, DisableTimers: o.noTimers,
 	}
@@ -146,7 +147,7 @@ func waitIdle(ctx context.Context, a *app, every time.Duration, quiet int) error
 		}
 		calm++
 		for _, q := range localQueues {
-			active, _, err := a.db.Depth(ctx, q)
+			active, err := queueDepth(ctx, a.queue, q, 1)
 			if err != nil || active > 0 {
 				calm = 0
 				break
@@ -159,7 +160,7 @@ func waitIdle(ctx context.Context, a *app, every time.Duration, quiet int) error
 func deadLettered(ctx context.Context, a *app) (int, error) {
 	total := 0
 	for _, q := range localQueues {
-		_, dead, err := a.db.Depth(ctx, q)
+		dead, err := queueDepth(ctx, a.queue, queue.DeadLetterQueue(q), 100000)
 		if err != nil {
 			return 0, fmt.Errorf("queue %s: %w", q, err)
 		}
@@ -176,7 +177,7 @@ func requestPulls(ctx context.Context, a *app, trigger string) error {
 		if err != nil {
 			return err
 		}
-		if err := a.db.Send(ctx, galsync.QueuePulls, m); err != nil {
+		if err := a.queue.Send(ctx, galsync.QueuePulls, m); err != nil {
 			return fmt.Errorf("request a pull of %s: %w", name, err)
 		}
 	}
@@ -197,7 +198,11 @@ func reportProgress(ctx context.Context, a *app, w io.Writer, every time.Duratio
 		}
 		line := a.tally.Summary().String() + "\n  queues:"
 		for _, q := range localQueues {
-			active, dead, err := a.db.Depth(ctx, q)
+			active, err := queueDepth(ctx, a.queue, q, 100000)
+			if err != nil {
+				continue
+			}
+			dead, err := queueDepth(ctx, a.queue, queue.DeadLetterQueue(q), 100000)
 			if err != nil {
 				continue
 			}

@@ -10,13 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/galsync/galsync/handlers"
 	"github.com/galsync/galsync/shared/config"
-	"github.com/galsync/galsync/shared/embedded"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/graph"
 	"github.com/galsync/galsync/shared/identity"
@@ -30,7 +28,7 @@ import (
 type app struct {
 	settings config.Settings
 	catalog  pipeline.Catalog
-	db       *embedded.DB
+	*backends
 	tally    *progress.Tally
 	deps     handlers.Deps
 	logger   *slog.Logger
@@ -68,32 +66,27 @@ func buildApp(getenv func(string) string, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	if err := os.MkdirAll(settings.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	db, err := embedded.Open(filepath.Join(settings.DataDir, "galsync.db"), embedded.Options{
-		Queues: queueOptions(settings), Now: time.Now, Logger: logger,
-	})
+	b, err := openBackends(context.Background(), settings, getenv, httpClient, logger)
 	if err != nil {
 		return nil, err
 	}
 	tally := progress.NewTally()
-	st := progress.Store(db, tally)
+	st := progress.Store(b.store, tally)
 	now := galsync.Clock(time.Now)
 	deps := handlers.Deps{
 		Directions: catalog,
-		Puller: &pipeline.Puller{Directions: catalog, Store: st, Graph: graphClient, Queue: db, Now: now,
+		Puller: &pipeline.Puller{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
 			Budget: settings.PullBudget, Logger: logger},
-		Inviter: &pipeline.Inviter{Directions: catalog, Store: st, Graph: graphClient, Queue: db, Now: now,
+		Inviter: &pipeline.Inviter{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
 			ClaimTTL: settings.InviteClaimTTL, Logger: logger},
-		Updater: &pipeline.Updater{Directions: catalog, Store: st, Graph: graphClient, Queue: db, Now: now,
+		Updater: &pipeline.Updater{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
 			InviteWait: 5 * time.Second, ClaimTTL: settings.InviteClaimTTL, Logger: logger},
-		Queue: db, Now: now, PullCoalesceWindow: settings.PullCoalesceWindow, Logger: logger,
+		Queue: b.queue, Now: now, PullCoalesceWindow: settings.PullCoalesceWindow, Logger: logger,
 	}
-	return &app{settings: settings, catalog: catalog, db: db, tally: tally, deps: deps, logger: logger}, nil
+	return &app{settings: settings, catalog: catalog, backends: b, tally: tally, deps: deps, logger: logger}, nil
 }
 
-func (a *app) Close() error { return a.db.Close() }
+func (a *app) Close() error { return a.backends.Close() }
 
 func queueOptions(s config.Settings) map[string]queue.Options {
 	o := queue.DefaultOptions()

@@ -118,3 +118,18 @@ func TestLoadSettingsNamesEveryProblem(t *testing.T) {
 		t.Errorf("unparsable duration: %v", err)
 	}
 }
+
+func TestValuesCoverEverySetting(t *testing.T) {
+	t.Setenv("GALSYNC_TOPOLOGY", "{}")
+	t.Setenv("GALSYNC_DELTA_SCHEDULE", "*/15 * * * * *")
+	s, _ := LoadSettings()
+	v := s.Values()
+	for _, name := range SettingNames() {
+		if _, ok := v[name]; !ok {
+			t.Errorf("Values lacks %s", name)
+		}
+	}
+	if v["GALSYNC_DELTA_SCHEDULE"] != "*/15 * * * * *" || v["GALSYNC_PULL_BUDGET"] != "4m0s" || v["GALSYNC_QUEUE_CONCURRENCY"] != "8" {
+		t.Errorf("Values = %v", v)
+	}
+}

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -24,6 +25,9 @@ type Settings struct {
 	// HomeCloud is the cloud the app (and its managed identity) lives in.
 	HomeCloud string `envconfig:"HOME_CLOUD" default:"public"`
 
+	// QueueBackend is embedded (one local file) or servicebus (connection
+	// in GALSYNC_SERVICEBUS…); StoreBackend is embedded or cosmos
+	// (GALSYNC_COSMOS…). See connections.go.
 	QueueBackend string `envconfig:"QUEUE_BACKEND" default:"embedded"`
 	StoreBackend string `envconfig:"STORE_BACKEND" default:"embedded"`
 	// DataDir holds the embedded backends' file (galsync.db).
@@ -54,9 +58,46 @@ type Settings struct {
 	// refers to it as %GALSYNC_DELTA_SCHEDULE%.
 	DeltaSchedule string `envconfig:"DELTA_SCHEDULE" default:"0 */5 * * * *"`
 
+	// NotifyURL is the public URL of the graph-notify function
+	// (https://<app>.azurewebsites.net/api/notify), given to Graph as the
+	// subscriptions' notificationUrl. Empty turns change notifications off:
+	// subscription-timer then removes galsync's subscriptions and the
+	// delta-timer alone keeps the directions in sync.
+	NotifyURL string `envconfig:"NOTIFY_URL"`
+	// LifecycleURL is the public URL of the graph-lifecycle function, the
+	// subscriptions' lifecycleNotificationUrl. Empty means no lifecycle
+	// notifications (Graph cannot add one to an existing subscription).
+	LifecycleURL string `envconfig:"LIFECYCLE_URL"`
+	// SubscriptionSchedule is the subscription-timer's six-field NCRONTAB;
+	// function.json refers to it as %GALSYNC_SUBSCRIPTION_SCHEDULE%.
+	SubscriptionSchedule string `envconfig:"SUBSCRIPTION_SCHEDULE" default:"0 */30 * * * *"`
+	// NotifyCoalesceWindow: pulls asked for by change notifications within
+	// this window fold into one, which starts at the window's end. Short,
+	// because it is latency; it also bounds how long delta-pull waits for
+	// any request's window to close.
+	NotifyCoalesceWindow time.Duration `envconfig:"NOTIFY_COALESCE_WINDOW" default:"1s"`
+
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
 }
+
+// maxNotifyCoalesceWindow bounds GALSYNC_NOTIFY_COALESCE_WINDOW: Graph
+// expects changes to show within seconds.
+const maxNotifyCoalesceWindow = 10 * time.Second
+
+// absoluteHTTPURL reports whether s is an absolute http or https URL.
+func absoluteHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
+}
+
+// Backends.
+const (
+	QueueEmbedded   = "embedded"
+	QueueServiceBus = "servicebus"
+	StoreEmbedded   = "embedded"
+	StoreCosmos     = "cosmos"
+)
 
 // Prefix of every setting.
 const Prefix = "GALSYNC"
@@ -86,11 +127,11 @@ func (s Settings) Validate() error {
 	if !validCloud(s.HomeCloud) {
 		bad("HOME_CLOUD", "%q is not one of %s", s.HomeCloud, strings.Join(cloudNames, ", "))
 	}
-	if s.QueueBackend != "embedded" {
-		bad("QUEUE_BACKEND", "%q is not supported by this build (supported: embedded)", s.QueueBackend)
+	if s.QueueBackend != QueueEmbedded && s.QueueBackend != QueueServiceBus {
+		bad("QUEUE_BACKEND", "%q is not one of %s, %s", s.QueueBackend, QueueEmbedded, QueueServiceBus)
 	}
-	if s.StoreBackend != "embedded" {
-		bad("STORE_BACKEND", "%q is not supported by this build (supported: embedded)", s.StoreBackend)
+	if s.StoreBackend != StoreEmbedded && s.StoreBackend != StoreCosmos {
+		bad("STORE_BACKEND", "%q is not one of %s, %s", s.StoreBackend, StoreEmbedded, StoreCosmos)
 	}
 	if s.DataDir == "" {
 		bad("DATA_DIR", "must not be empty")
@@ -99,10 +140,24 @@ func (s Settings) Validate() error {
 		name string
 		v    time.Duration
 	}{{"PULL_BUDGET", s.PullBudget}, {"PULL_COALESCE_WINDOW", s.PullCoalesceWindow}, {"INVITE_CLAIM_TTL", s.InviteClaimTTL},
-		{"LOG_RETENTION", s.LogRetention}, {"LOCK_DURATION", s.LockDuration}} {
+		{"LOG_RETENTION", s.LogRetention}, {"LOCK_DURATION", s.LockDuration}, {"NOTIFY_COALESCE_WINDOW", s.NotifyCoalesceWindow}} {
 		if d.v <= 0 {
 			bad(d.name, "must be a positive duration such as 30s or 5m, got %s", d.v)
 		}
+	}
+	if s.NotifyCoalesceWindow > maxNotifyCoalesceWindow {
+		bad("NOTIFY_COALESCE_WINDOW", "must be at most %s (it is added to every notification's latency), got %s", maxNotifyCoalesceWindow, s.NotifyCoalesceWindow)
+	}
+	for _, u := range []struct{ name, v string }{{"NOTIFY_URL", s.NotifyURL}, {"LIFECYCLE_URL", s.LifecycleURL}} {
+		if u.v != "" && !absoluteHTTPURL(u.v) {
+			bad(u.name, "%q is not an absolute http(s) URL (Graph requires https; http serves only a local simulator)", u.v)
+		}
+	}
+	if s.LifecycleURL != "" && s.NotifyURL == "" {
+		bad("LIFECYCLE_URL", "is set but GALSYNC_NOTIFY_URL is not: lifecycle notifications need a subscription")
+	}
+	if strings.TrimSpace(s.SubscriptionSchedule) == "" {
+		bad("SUBSCRIPTION_SCHEDULE", "must not be empty")
 	}
 	if s.MaxDeliveryCount < 1 {
 		bad("MAX_DELIVERY_COUNT", "must be at least 1")

@@ -76,10 +76,18 @@ func (t throttleLog) Intercept(p khttp.Pipeline, i int, req *http.Request) (*htt
 	if err != nil || !retriable(resp.StatusCode) {
 		return resp, err
 	}
-	t.logger.LogAttrs(req.Context(), slog.LevelWarn, "graph: throttled or unavailable",
-		slog.String("method", req.Method), slog.String("host", req.URL.Host),
-		slog.Int("status", resp.StatusCode), slog.String("retryAfter", resp.Header.Get("Retry-After")),
-		slog.String("attempt", req.Header.Get("Retry-Attempt")))
+	// Throttling is Graph working as documented and is waited out: info.
+	// An unavailable service is worth a warning.
+	level, msg := slog.LevelWarn, "graph: service unavailable, retrying"
+	if resp.StatusCode == http.StatusTooManyRequests {
+		level, msg = slog.LevelInfo, "graph: throttled, retrying after the wait Graph asked for"
+	}
+	attrs := []slog.Attr{slog.String("method", req.Method), slog.String("host", req.URL.Host),
+		slog.Int("status", resp.StatusCode), slog.String("retryAfter", resp.Header.Get("Retry-After"))}
+	if a := req.Header.Get("Retry-Attempt"); a != "" {
+		attrs = append(attrs, slog.String("attempt", a))
+	}
+	t.logger.LogAttrs(req.Context(), level, msg, attrs...)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if err != nil {
