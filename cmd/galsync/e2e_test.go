@@ -30,7 +30,8 @@ func testSyncLifecycle(t *testing.T, backend string) {
 
 	// Initial sync: exactly 920 guests, each with the mapped attributes, at
 	// one invitation and at most one PATCH apiece.
-	h.mustSync()
+	out := h.mustSync()
+	checkNoSecrets(t, h, "galsync's output", out)
 	guests := h.guests()
 	if len(guests) != 920 {
 		t.Fatalf("target has %d guests after the initial sync, want 920", len(guests))
@@ -74,6 +75,11 @@ func testSyncLifecycle(t *testing.T, backend string) {
 		if len(skipped) != 80 {
 			t.Errorf("provisioning log has skips for %d users, want 80", len(skipped))
 		}
+		all, err := json.Marshal(logFor(t, db.store, galsync.LogQuery{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkNoSecrets(t, h, "the provisioning log", string(all))
 	})
 
 	// A cycle with no source change writes nothing.
@@ -232,6 +238,20 @@ func testDeletionPolicyAndThreshold(t *testing.T, backend string) {
 	h.mustSync()
 	if w := h.writes(); countWrites(w) != 0 {
 		t.Fatalf("a paused direction wrote %d DELETEs, %d PATCHes", len(w["delete"]), len(w["patch"]))
+	}
+}
+
+// checkNoSecrets fails if text holds a client secret or a mail address.
+func checkNoSecrets(t *testing.T, h *harness, what, text string) {
+	t.Helper()
+	for k, v := range h.env {
+		if strings.Contains(k, "SECRET") && strings.Contains(text, v) {
+			t.Errorf("%s contains the client secret of %s", what, k)
+		}
+	}
+	if strings.Contains(text, "@") {
+		i := strings.Index(text, "@")
+		t.Errorf("%s contains a mail address or token near %q", what, text[max(0, i-40):min(len(text), i+40)])
 	}
 }
 

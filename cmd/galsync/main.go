@@ -53,6 +53,12 @@ Usage:
   galsync serve     serve the functions to the Azure Functions host (custom handler)
   galsync local     run everything on this machine: the functions, their timers and queues
   galsync sim       run the tenant simulator (a stand-in for Microsoft Graph and Entra sign-in)
+
+Operations (same configuration as the functions; each has --help with examples):
+  galsync provision provision one user now and show each step
+  galsync plan      preview what a full sync would do, writing nothing
+  galsync log       read the provisioning log: what happened to a user
+  galsync approve   release (or discard) deprovisions held by the deletion threshold
   galsync help      show this text
 
 Under the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT set), no subcommand means serve.
@@ -77,6 +83,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return local(ctx, args, getenv, stdout, stderr)
 	case "sim":
 		return simulate(ctx, args, stdout, stderr)
+	case "provision":
+		return provisionCommand(ctx, args, getenv, stdout, stderr)
+	case "plan":
+		return planCommand(ctx, args, getenv, stdout, stderr)
+	case "log":
+		return logCommand(ctx, args, getenv, stdout, stderr)
+	case "approve":
+		return approveCommand(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -29,9 +29,13 @@ type app struct {
 	settings config.Settings
 	catalog  pipeline.Catalog
 	*backends
-	tally    *progress.Tally
-	deps     handlers.Deps
-	logger   *slog.Logger
+	tally  *progress.Tally
+	deps   handlers.Deps
+	logger *slog.Logger
+	// Operations.
+	provisioner *pipeline.Provisioner
+	planner     *pipeline.Planner
+	approval    *pipeline.Approval
 }
 
 func buildApp(getenv func(string) string, stderr io.Writer) (*app, error) {
@@ -83,7 +87,13 @@ func buildApp(getenv func(string) string, stderr io.Writer) (*app, error) {
 			InviteWait: 5 * time.Second, ClaimTTL: settings.InviteClaimTTL, Logger: logger},
 		Queue: b.queue, Now: now, PullCoalesceWindow: settings.PullCoalesceWindow, Logger: logger,
 	}
-	return &app{settings: settings, catalog: catalog, backends: b, tally: tally, deps: deps, logger: logger}, nil
+	a := &app{settings: settings, catalog: catalog, backends: b, tally: tally, deps: deps, logger: logger,
+		provisioner: &pipeline.Provisioner{Directions: catalog, Store: st, Source: graphClient, Graph: graphClient, Now: now,
+			ClaimTTL: settings.InviteClaimTTL, InviteWait: 5 * time.Second, Logger: logger},
+		planner:  &pipeline.Planner{Directions: catalog, Store: b.store, Graph: graphClient},
+		approval: &pipeline.Approval{Directions: catalog, Store: b.store, Queue: b.queue, Now: now},
+	}
+	return a, nil
 }
 
 func (a *app) Close() error { return a.backends.Close() }

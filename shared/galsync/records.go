@@ -119,6 +119,8 @@ const (
 	ActionPause     = "pause"
 	ActionResync    = "resync"
 	ActionReenable  = "reenable"
+	ActionApprove   = "approve" // an operator released held deprovisions
+	ActionDiscard   = "discard" // an operator dropped held deprovisions
 	OutcomeSuccess  = "success"
 	OutcomeSkipped  = "skipped"
 	OutcomeFailed   = "failed"
