@@ -9,6 +9,8 @@ STATICCHECK_VERSION := v0.7.0
 RUN_DIR     := .run
 SIM_LISTEN  ?= 127.0.0.1:8443
 SOURCE_USERS ?= 300
+# make run syncs once and exits; RUN_FLAGS= keeps galsync running (timers).
+RUN_FLAGS   ?= --once --progress 1s
 
 .PHONY: all build run test lint fmt-check vet staticcheck bench fuzz clean
 
@@ -29,7 +31,7 @@ run: build
 	 set -a; . $(RUN_DIR)/secrets.env; set +a; \
 	 GALSYNC_TOPOLOGY_FILE=$(RUN_DIR)/topology.json GALSYNC_CA_FILE=$(RUN_DIR)/cert.pem \
 	 GALSYNC_DATA_DIR=$(RUN_DIR)/data GALSYNC_DELTA_SCHEDULE="*/15 * * * * *" GALSYNC_LOG_LEVEL=warn \
-	 ./$(BIN) local
+	 ./$(BIN) local $(RUN_FLAGS)
 
 test: lint
 	$(GO) test -count=1 -timeout 40m ./...
@@ -60,3 +62,15 @@ fuzz:
 
 clean:
 	rm -rf bin $(RUN_DIR) .galsync dist
+
+# Deployment (docs/deploy.md). package: dist/app (host.json, the linux/amd64
+# handler binary and every function folder) and dist/galsync.zip.
+# infra-check: terraform fmt -check and validate on infra/, offline, with
+# providers built from the module proxy and cached in
+# $XDG_CACHE_HOME (or ~/.cache)/galsync/tf-providers (first run ~13 min).
+.PHONY: package infra-check
+package:
+	$(GO) run ./infra/packaging -out dist
+
+infra-check:
+	scripts/infra-check.sh
