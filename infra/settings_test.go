@@ -1,0 +1,176 @@
+package infra
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/galsync/galsync/shared/config"
+	"github.com/galsync/galsync/shared/cosmos"
+)
+
+// platformPrefixes are app settings for the Functions platform rather than
+// for galsync's code: the host's storage, runtime and package, and
+// telemetry. docs/deploy.md lists them too.
+var platformPrefixes = []string{"FUNCTIONS_", "AzureWebJobsStorage", "APPLICATIONINSIGHTS_", "WEBSITE_"}
+
+func isPlatform(name string) bool {
+	for _, p := range platformPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// functionBindings reads every functions/*/function.json.
+func functionBindings(t *testing.T) map[string][]map[string]any {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("..", "functions", "*", "function.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no functions/*/function.json (%v)", err)
+	}
+	out := map[string][]map[string]any{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fj struct {
+			Bindings []map[string]any `json:"bindings"`
+		}
+		if err := json.Unmarshal(b, &fj); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		out[filepath.Base(filepath.Dir(p))] = fj.Bindings
+	}
+	return out
+}
+
+var percentRef = regexp.MustCompile(`%([A-Za-z0-9_]+)%`)
+
+// hostResolved returns the settings the Functions host itself resolves from
+// function.json: %NAME% references (which have no default: a missing one
+// stops the function from loading) and binding connections.
+func hostResolved(t *testing.T) (refs, connections map[string]bool) {
+	refs, connections = map[string]bool{}, map[string]bool{}
+	for _, bindings := range functionBindings(t) {
+		for _, b := range bindings {
+			for _, v := range b {
+				if s, ok := v.(string); ok {
+					for _, m := range percentRef.FindAllStringSubmatch(s, -1) {
+						refs[m[1]] = true
+					}
+				}
+			}
+			if c, ok := b["connection"].(string); ok && c != "" {
+				connections[c] = true
+			}
+		}
+	}
+	return refs, connections
+}
+
+// infraSettings returns the app setting names the .tf files set: the keys of
+// every app_settings* map. It also checks that each Function App's
+// app_settings names one of those locals, so no setting hides elsewhere.
+func infraSettings(t *testing.T) map[string]bool {
+	t.Helper()
+	files := readTF(t, ".")
+	locals := map[string]bool{}
+	names := map[string]bool{}
+	for _, a := range assignments(files, "app_settings_*") {
+		locals[a.name] = true
+		for _, k := range objectKeys(a.expr) {
+			names[k] = true
+		}
+	}
+	uses := assignments(files, "app_settings")
+	if len(uses) == 0 || len(names) == 0 {
+		t.Fatalf("found no app_settings in the .tf files (%d uses, %d names)", len(uses), len(names))
+	}
+	for _, u := range uses {
+		m := localRef.FindStringSubmatch(strings.TrimSpace(u.expr))
+		if m == nil || !locals[m[1]] {
+			t.Errorf("%s: app_settings = %s; set app settings through the app_settings_* locals so this test sees them", u.file, strings.TrimSpace(u.expr))
+		}
+	}
+	return names
+}
+
+// documentedInputs returns the settings docs/deploy.md lists, between its
+// settings-inputs markers, as inputs left to their defaults.
+func documentedInputs(t *testing.T) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "docs", "deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	begin := strings.Index(doc, "<!-- settings-inputs:begin -->")
+	end := strings.Index(doc, "<!-- settings-inputs:end -->")
+	if begin < 0 || end < begin {
+		t.Fatal("docs/deploy.md has no <!-- settings-inputs:begin/end --> table")
+	}
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([A-Za-z0-9_]+)` \\|").FindAllStringSubmatch(doc[begin:end], -1) {
+		out[m[1]] = true
+	}
+	if len(out) == 0 {
+		t.Fatal("docs/deploy.md's settings-inputs table lists nothing")
+	}
+	return out
+}
+
+// TestAppSettingsMatchCode: every app setting the code reads is set by
+// infra/ or documented as an input, and every setting infra/ sets is read by
+// the code or is a platform setting.
+func TestAppSettingsMatchCode(t *testing.T) {
+	code := map[string]bool{}
+	// The store adapter reads its database name beside the connection.
+	for _, n := range append(append(config.SettingNames(), config.ConnectionSettingNames()...), cosmos.DatabaseSetting) {
+		code[n] = true
+	}
+	refs, connections := hostResolved(t)
+	for n := range refs {
+		code[n] = true
+	}
+	for c := range connections {
+		code[c] = true
+	}
+	infra := infraSettings(t)
+	docs := documentedInputs(t)
+
+	for _, n := range sortedSet(infra) {
+		if !code[n] && !isPlatform(n) {
+			t.Errorf("infra/ sets %s, which no code reads (not a GALSYNC_* setting in shared/config, not a function.json reference, not a platform setting)", n)
+		}
+	}
+	for _, n := range sortedSet(code) {
+		if !infra[n] && !docs[n] {
+			t.Errorf("the code reads %s, which infra/ neither sets nor docs/deploy.md lists as an input", n)
+		}
+	}
+	for _, n := range sortedSet(docs) {
+		if !code[n] {
+			t.Errorf("docs/deploy.md lists %s as an input, but no code reads it", n)
+		}
+		if infra[n] {
+			t.Errorf("docs/deploy.md lists %s as an input left to its default, but infra/ sets it", n)
+		}
+	}
+	// The host has no defaults: what function.json refers to must be set.
+	for _, n := range sortedSet(refs) {
+		if !infra[n] {
+			t.Errorf("a function.json refers to %%%s%%, which infra/ does not set: the host would not load that function", n)
+		}
+	}
+	for _, c := range sortedSet(connections) {
+		if !infra[c] && !infra[c+config.FullyQualifiedNamespace] {
+			t.Errorf("a function.json binding uses connection %s, but infra/ sets neither %s nor %s%s", c, c, c, config.FullyQualifiedNamespace)
+		}
+	}
+}
