@@ -12,7 +12,7 @@ SOURCE_USERS ?= 300
 # make run syncs once and exits; RUN_FLAGS= keeps galsync running (timers).
 RUN_FLAGS   ?= --once --progress 1s
 
-.PHONY: all build run test lint fmt-check vet staticcheck bench fuzz clean
+.PHONY: all build run test lint fmt-check vet staticcheck bench fuzz clean chromium
 
 all: build
 
@@ -33,10 +33,14 @@ run: build
 	 GALSYNC_DATA_DIR=$(RUN_DIR)/data GALSYNC_DELTA_SCHEDULE="*/15 * * * * *" GALSYNC_LOG_LEVEL=warn \
 	 ./$(BIN) local $(RUN_FLAGS)
 
-test: lint
+test: lint chromium
 	$(GO) test -count=1 -timeout 40m ./...
 
 lint: fmt-check vet staticcheck
+
+# The status page's browser test drives Debian's chromium (installed once).
+chromium:
+	@scripts/install-chromium.sh
 
 fmt-check:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.*/*')); \
@@ -53,12 +57,13 @@ staticcheck: $(STATICCHECK)
 
 # Benchmarks print their own figures (users/s, writes per user, peak RSS...).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/galsync/ ./shared/embedded/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/galsync/ ./shared/embedded/ ./handlers/
 
 # Longer fuzzing on demand: make fuzz FUZZTIME=5m
 FUZZTIME ?= 1m
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzServiceBusBody -fuzztime $(FUZZTIME) ./shared/funcproto/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./shared/notify/
 
 clean:
 	rm -rf bin $(RUN_DIR) .galsync dist

@@ -26,7 +26,26 @@ type Deps struct {
 	// PullCoalesceWindow folds pull requests of one direction within the
 	// window into one message.
 	PullCoalesceWindow time.Duration
-	Logger             *slog.Logger
+	// Subscriptions keeps the Graph change-notification subscriptions
+	// (*subscription.Manager, set even when notifications are off: it then
+	// removes them). Nil: this deployment leaves subscriptions alone.
+	Subscriptions SubscriptionManager
+	// SubscriptionRecords are the kept subscriptions that notifications
+	// are checked against (the store).
+	SubscriptionRecords SubscriptionRecords
+	// NotifyCoalesceWindow folds the pulls that notifications ask for
+	// within the window into one, which starts at the window's end; it
+	// also bounds how long delta-pull waits for any request's window to
+	// close (DefaultNotifyCoalesceWindow when 0).
+	NotifyCoalesceWindow time.Duration
+	// Provisioner and Log serve the provision and log endpoints.
+	Provisioner *pipeline.Provisioner
+	Log         LogReader
+	Logger      *slog.Logger
+
+	// Status builds the status function's report (*status.Reporter).
+	// Nil: the status function answers 503.
+	Status StatusReporter
 }
 
 // maxInvocationBytes bounds an invocation body; galsync's own messages are
@@ -39,6 +58,18 @@ const (
 	FuncDeltaPull    = "delta-pull"
 	FuncInviteWorker = "invite-worker"
 	FuncUpdateWorker = "update-worker"
+	// FuncGraphNotify and FuncGraphLifecycle are the subscriptions'
+	// notificationUrl and lifecycleNotificationUrl (routes notify and
+	// lifecycle); FuncSubscriptionTimer keeps the subscriptions.
+	FuncGraphNotify       = "graph-notify"
+	FuncGraphLifecycle    = "graph-lifecycle"
+	FuncSubscriptionTimer = "subscription-timer"
+	// FuncProvision and FuncLog are the operations endpoints.
+	FuncProvision = "provision"
+	FuncLog       = "log"
+
+	// FuncStatus serves the status report and page (route status).
+	FuncStatus = "status"
 )
 
 // Routes maps each function name to its handler.
@@ -48,6 +79,15 @@ func Routes(d Deps) map[string]http.Handler {
 		FuncDeltaPull:    deltaPull(d),
 		FuncInviteWorker: inviteWorker(d),
 		FuncUpdateWorker: updateWorker(d),
+
+		FuncGraphNotify:       graphNotify(d),
+		FuncGraphLifecycle:    graphLifecycle(d),
+		FuncSubscriptionTimer: subscriptionTimer(d),
+
+		FuncProvision: provision(d),
+		FuncLog:       provisioningLog(d),
+
+		FuncStatus: statusPage(d),
 	}
 }
 

@@ -20,6 +20,19 @@ func (t *tenant) logChange(c change) {
 	t.seq++
 	c.seq = t.seq
 	t.log = append(t.log, c)
+	if t.onChange != nil {
+		t.onChange(c.rec.user.ID, notificationChangeType(c))
+	}
+}
+
+// notificationChangeType is how Graph notifies a user change: "updated"
+// for a created, updated or soft-deleted user, "deleted" for a permanent
+// delete (subscription resource, changeType note; Entra events).
+func notificationChangeType(c change) string {
+	if c.removed && c.rec.reason == "deleted" {
+		return "deleted"
+	}
+	return "updated"
 }
 
 // insert adds a user whose id is set and free.

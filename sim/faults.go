@@ -23,7 +23,7 @@ type Faults struct {
 	DropRate float64 `json:"dropRate,omitempty"`
 	// Kinds limits ErrorRate, LatencyMS and DropRate to these request
 	// kinds: openid, token, delta, users (list), user (get), patch, delete,
-	// invitations. Empty means every kind.
+	// invitations, subscriptions. Empty means every kind.
 	Kinds []string `json:"kinds,omitempty"`
 	// RepeatDeltaUsers makes every users/delta page after the first start
 	// with the last user of the page before, which Graph says can happen
@@ -32,8 +32,9 @@ type Faults struct {
 }
 
 // requestKinds are the kinds faults can target; the request log uses the
-// same names (plus "redeem" and "other").
-var requestKinds = []string{"openid", "token", "delta", "users", "user", "patch", "delete", "invitations"}
+// same names (plus "redeem", "other", and the simulator's own deliveries:
+// "validation", "notification" and "lifecycle").
+var requestKinds = []string{"openid", "token", "delta", "users", "user", "patch", "delete", "invitations", "subscriptions"}
 
 func (f Faults) validate() error {
 	rate := func(v float64) bool { return v >= 0 && v <= 1 }

@@ -33,6 +33,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed for generated users and ids")
 	pageSize := fs.Int("page-size", 100, "users per page")
 	throttleScale := fs.Float64("throttle-scale", 1, "multiplier of Graph's throttling limits and windows")
+	notifyDelay := fs.Duration("notify-delay", 0, "hold change notifications back this long after each change")
+	notifyBatch := fs.Duration("notify-batch", 100*time.Millisecond, "changes within this interval go out in one notification POST")
 	verbose := fs.Bool("v", false, "log every request (without addresses or tokens)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("sim: %w", err)
@@ -42,7 +44,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	s := New(Options{PageSize: *pageSize, ThrottleScale: *throttleScale, Seed: *seed, Logger: log})
+	s := New(Options{PageSize: *pageSize, ThrottleScale: *throttleScale, Seed: *seed, Logger: log,
+		NotificationDelay: *notifyDelay, NotificationBatch: *notifyBatch})
 
 	tenants, err := s.setUpTenants(*sourceUsers, *seed)
 	if err != nil {
@@ -131,5 +134,9 @@ Control API (JSON, no auth), e.g. with curl --cacert %[2]s/cert.pem:
   GET    %[1]s/control/requests?tenant=..&kind=..&since=..
   DELETE %[1]s/control/requests
   GET    %[1]s/control/stats?tenant=..
+  GET    %[1]s/control/subscriptions?tenant=..
+  DELETE %[1]s/control/subscriptions/{id}                   (removed silently)
+  POST   %[1]s/control/subscriptions/{id}/lifecycle         {"event":"reauthorizationRequired|subscriptionRemoved|missed"}
+  GET|PUT %[1]s/control/notifications                       {"delayMs":0,"batchMs":100}
 `, base, stateDir)
 }

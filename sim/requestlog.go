@@ -60,7 +60,11 @@ func (s *Server) record(at time.Time, r *http.Request, n *requestNote, status in
 	if n.tenant != nil {
 		req.Tenant = n.tenant.id
 	}
-	l := s.requests
+	s.requests.add(req)
+}
+
+// add appends a request to the log and counts it.
+func (l *requestLog) add(req Request) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.next++
@@ -75,7 +79,7 @@ func (s *Server) record(at time.Time, r *http.Request, n *requestNote, status in
 		l.stats[req.Tenant] = st
 	}
 	st.Requests[req.Method+" "+req.Kind]++
-	st.Statuses[strconv.Itoa(status)]++
+	st.Statuses[strconv.Itoa(req.Status)]++
 	if req.Fault != "" {
 		st.Faults[req.Fault]++
 	}

@@ -21,6 +21,14 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("PATCH "+g+"/users/{id}", s.graph("patch", s.handlePatchUser))
 	mux.Handle("DELETE "+g+"/users/{id}", s.graph("delete", s.handleDeleteUser))
 	mux.Handle("POST "+g+"/invitations", s.graph("invitations", s.handleInvitation))
+	mux.Handle("POST "+g+"/subscriptions", s.graph("subscriptions", s.handleCreateSubscription))
+	mux.Handle("GET "+g+"/subscriptions", s.graph("subscriptions", s.handleListSubscriptions))
+	mux.Handle("GET "+g+"/subscriptions/{id}", s.graph("subscriptions", s.handleGetSubscription))
+	mux.Handle("PATCH "+g+"/subscriptions/{id}", s.graph("subscriptions", s.handleUpdateSubscription))
+	mux.Handle("DELETE "+g+"/subscriptions/{id}", s.graph("subscriptions", s.handleDeleteSubscription))
+	for _, p := range []string{"/reauthorize", "/microsoft.graph.reauthorize"} {
+		mux.Handle("POST "+g+"/subscriptions/{id}"+p, s.graph("subscriptions", s.handleReauthorizeSubscription))
+	}
 	mux.Handle(g+"/", s.graph("other", s.handleUnknownGraph))
 	mux.Handle("GET /redeem", s.recorded("redeem", func(w http.ResponseWriter, r *http.Request, _ *requestNote) {
 		s.handleRedeem(w, r)
@@ -42,5 +50,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /control/requests", s.ctlRequests)
 	mux.HandleFunc("DELETE /control/requests", s.ctlResetRequests)
 	mux.HandleFunc("GET /control/stats", s.ctlStats)
+	mux.HandleFunc("GET /control/subscriptions", s.ctlListSubscriptions)
+	mux.HandleFunc("DELETE /control/subscriptions/{id}", s.ctlRemoveSubscription)
+	mux.HandleFunc("POST /control/subscriptions/{id}/lifecycle", s.ctlLifecycle)
+	mux.HandleFunc("GET /control/notifications", s.ctlGetNotificationSettings)
+	mux.HandleFunc("PUT /control/notifications", s.ctlSetNotificationSettings)
 	return mux
 }

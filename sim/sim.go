@@ -50,7 +50,13 @@ type Options struct {
 	Seed uint64
 	// MaxRequests bounds the request log (100,000); the oldest are dropped.
 	MaxRequests int
-	Logger      *slog.Logger
+	// NotificationDelay holds every change notification back this long
+	// after its change (0: none); the control API changes it too.
+	NotificationDelay time.Duration
+	// NotificationBatch: changes within this interval go out in one POST
+	// per endpoint (100 ms).
+	NotificationBatch time.Duration
+	Logger            *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -71,6 +77,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxRequests <= 0 {
 		o.MaxRequests = 100_000
+	}
+	if o.NotificationBatch <= 0 {
+		o.NotificationBatch = 100 * time.Millisecond
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -98,6 +107,12 @@ type Server struct {
 
 	requests *requestLog
 
+	// notif keeps the change-notification subscriptions and delivers
+	// their notifications; subIDs makes their ids, apart from ids so that
+	// subscribing does not change the users a seed makes.
+	notif  *notifier
+	subIDs *idSource
+
 	srvMu    sync.Mutex
 	srvs     []*http.Server
 	shutdown bool
@@ -116,7 +131,10 @@ func New(opts Options) *Server {
 		tokens:   map[string]accessToken{},
 		requests: newRequestLog(opts.MaxRequests),
 		tokenMAC: randomBytes(32),
+		subIDs:   newIDSource(opts.Seed ^ 0x5ab5c41b710e5eed),
 	}
+	s.notif = newNotifier(s, NotificationSettings{
+		DelayMS: int(opts.NotificationDelay / time.Millisecond), BatchMS: int(opts.NotificationBatch / time.Millisecond)})
 	// TLS clients check validity against the wall clock, not the simulated one.
 	s.cert, s.certPEM, s.certErr = selfSignedCert(time.Now())
 	s.handler = s.routes()
@@ -167,14 +185,18 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 	return fmt.Errorf("sim: serve: %w", err)
 }
 
-// Shutdown stops every listener ServeTLS serves, waiting for requests in
-// flight until ctx ends. The server cannot serve again afterwards.
+// Shutdown stops every listener ServeTLS serves, waiting for requests and
+// notification deliveries in flight until ctx ends; notifications not yet
+// due are dropped. The server cannot serve again afterwards.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.srvMu.Lock()
 	srvs := s.srvs
 	s.srvs, s.shutdown = nil, true
 	s.srvMu.Unlock()
 	var errs []error
+	if err := s.notif.close(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	for _, srv := range srvs {
 		if err := srv.Shutdown(ctx); err != nil {
 			errs = append(errs, err)

@@ -37,6 +37,8 @@ type tenant struct {
 	faults  Faults
 	buckets map[string]*bucket
 	fold    foldCache // has its own lock: filled while mu is only read-locked
+	// onChange tells the notifier of every user change, under mu.
+	onChange func(userID, changeType string)
 }
 
 // userRecord is one user object, alive or deleted; deleted records stay so
@@ -89,6 +91,7 @@ func (s *Server) CreateTenant(id, domain string) (Tenant, error) {
 		byID: map[string]*userRecord{}, byUPN: map[string]*userRecord{},
 		apps: map[string]*app{}, buckets: map[string]*bucket{},
 	}
+	t.onChange = func(userID, changeType string) { s.notif.userChanged(idKey, userID, changeType) }
 	s.tenants[idKey], s.tenants[domKey] = t, t
 	s.order = append(s.order, t)
 	return t.info(), nil

@@ -65,8 +65,9 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	for i < len(t.records) && (t.records[i].deleted || f != nil && !f.match(&t.records[i].user)) {
 		i++
 	}
+	more := i < len(t.records) // read under the lock: invitations append records
 	t.mu.RUnlock()
-	if i < len(t.records) {
+	if more {
 		st.Cursor = i
 		b = append(b, `,"@odata.nextLink":`...)
 		b = appendString(b, base+"/users?$skiptoken="+url.QueryEscape(s.seal(st)))

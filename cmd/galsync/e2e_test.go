@@ -1,12 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/galsync/galsync/functions"
 
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/sim"
@@ -262,4 +268,74 @@ func keys(m map[string]any) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestRealTimeChange: with timers off, a change in the source reaches the
+// target through Graph's change notification alone.
+func TestRealTimeChange(t *testing.T) {
+	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 50, Seed: 13}, deprovision: galsync.DeprovisionDisable})
+	h.mustSync()
+	// That run subscribed with its own (now closed) endpoint; the next one
+	// must replace the subscription with one to its endpoint.
+	var before string
+	h.withBackends(func(b *backends) {
+		subs, err := b.store.ListSubscriptions(context.Background())
+		if err != nil || len(subs) != 1 {
+			t.Fatalf("subscriptions after a run: %v, %v", subs, err)
+		}
+		before = subs[0].NotificationURL
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	a, err := buildApp(os.Getenv, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- runLocal(ctx, a, localOptions{functions: functions.FS, noTimers: true, noStartPull: true, httpAddr: "127.0.0.1:0"}, os.Getenv, &syncBuffer{b: &out})
+	}()
+	defer func() {
+		cancel()
+		<-done
+		_ = a.Close()
+	}()
+	waitFor(t, 20*time.Second, "the subscription", func() bool {
+		subs, err := a.store.ListSubscriptions(context.Background())
+		return err == nil && len(subs) == 1 && subs[0].ID != "" && subs[0].NotificationURL != before
+	})
+	u := inScope(h.source)[7]
+	start := time.Now()
+	if _, err := h.sim.UpdateUser(srcTenantID, u.ID, map[string]any{"jobTitle": "Real-Time Engineer"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the change in the target", func() bool {
+		return h.guests()[strings.ToLower(u.Mail)].JobTitle == "Real-Time Engineer"
+	})
+	t.Logf("change reached the target %v after it was made, with no timer", time.Since(start).Round(time.Millisecond))
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the writer goroutines of a run.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
 }

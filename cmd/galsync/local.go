@@ -42,6 +42,8 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	flags.BoolVar(&o.noTimers, "no-timers", false, "do not fire timer triggers")
 	flags.BoolVar(&o.noStartPull, "no-start-pull", false, "do not pull every direction at start")
 	flags.DurationVar(&o.progressEvery, "progress", 5*time.Second, "how often to print progress (0: never)")
+	flags.StringVar(&o.httpAddr, "http", "127.0.0.1:7071", "address to serve the HTTP functions on (/api/<route>)")
+	flags.BoolVar(&o.noSubscribe, "no-subscribe", false, "do not subscribe to Graph change notifications (the delta timer alone keeps sync)")
 	flags.BoolVar(&o.once, "once", false, "run until every queue is empty, print the summary and exit (1 if anything was dead-lettered)")
 	if err := flags.Parse(args); err != nil {
 		return usageError{err}
@@ -65,6 +67,10 @@ type localOptions struct {
 	functions                   fs.FS
 	noTimers, noStartPull, once bool
 	progressEvery               time.Duration
+	// httpAddr is where the HTTP functions are served (/api/<route>).
+	httpAddr string
+	// noSubscribe: do not create Graph subscriptions to the local front.
+	noSubscribe bool
 }
 
 // runLocal hosts the functions of a built app until ctx ends (or, with
@@ -91,6 +97,28 @@ func runLocal(ctx context.Context, a *app, o localOptions, getenv func(string) s
 		QueueOptions: queueOptions(a.settings), Concurrency: a.settings.QueueConcurrency,
 		Logger: a.logger, Now: time.Now, DisableTimers: o.noTimers,
 	}
+	// The HTTP functions (graph-notify, graph-lifecycle, provision, log,
+	// status) on a local port, as the Functions host serves /api/<route>.
+	addr := o.httpAddr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	frontLn, err := net.Listen("tcp", addr)
+	if err != nil {
+		return usageError{fmt.Errorf("local: serve the HTTP functions on %s: %w", addr, err)}
+	}
+	front := &http.Server{Handler: host.HTTPHandler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = front.Serve(frontLn) }()
+	defer front.Close()
+	frontURL := "http://" + frontLn.Addr().String()
+	fmt.Fprintf(stdout, "galsync local: HTTP functions on %s/api/\n", frontURL)
+	// Real time: unless GALSYNC_NOTIFY_URL names a public endpoint, the
+	// subscriptions point at the local front. That reaches the tenant
+	// simulator; Microsoft Graph needs a public https URL (a tunnel).
+	if a.subscriptions != nil && !o.noSubscribe && a.settings.NotifyURL == "" {
+		a.subscriptions.NotificationURL = frontURL + "/api/notify"
+		a.subscriptions.LifecycleURL = frontURL + "/api/lifecycle"
+	}
 	if !o.noStartPull {
 		if err := requestPulls(ctx, a, "startup"); err != nil {
 			return err
@@ -105,6 +133,9 @@ func runLocal(ctx context.Context, a *app, o localOptions, getenv func(string) s
 	deadBefore, err := deadLettered(ctx, a)
 	if err != nil {
 		return err
+	}
+	if a.subscriptions != nil && a.subscriptions.NotificationURL != "" {
+		go subscribe(runCtx, a, stdout)
 	}
 	if o.once {
 		go func() {
@@ -129,6 +160,28 @@ func runLocal(ctx context.Context, a *app, o localOptions, getenv func(string) s
 		return fmt.Errorf("%d message(s) were dead-lettered in this run (%d in all); read their reasons with the queue's dead-letter tools", deadAfter-deadBefore, deadAfter)
 	}
 	return nil
+}
+
+// subscribe makes sure of the subscriptions once at start (the
+// subscription-timer keeps them after) and pulls where changes may have
+// gone unnotified.
+func subscribe(ctx context.Context, a *app, stdout io.Writer) {
+	outs, err := a.subscriptions.Ensure(ctx)
+	if err != nil && ctx.Err() == nil {
+		a.logger.Warn("change notifications: could not subscribe; the delta timer keeps the directions in sync", "err", err)
+	}
+	pull := false
+	for _, o := range outs {
+		fmt.Fprintf(stdout, "galsync local: change notifications for tenant %s: %s (expires %s)\n", o.Tenant, o.Action, o.ExpiresAt.UTC().Format(time.RFC3339))
+		pull = pull || o.NeedsPull
+	}
+	// Changes made while no subscription reached this endpoint went
+	// unnotified: pull once to pick them up.
+	if pull {
+		if err := requestPulls(ctx, a, "subscribed"); err != nil && ctx.Err() == nil {
+			a.logger.Warn("could not request a pull after subscribing", "err", err)
+		}
+	}
 }
 
 // localQueues are the queues the local host serves.

@@ -335,7 +335,7 @@ func TestApproveReleasesExactlyTheHeldBatch(t *testing.T) {
 			}
 		}
 	}
-	if err := runLocal(ctx, a, localOptions{functions: functions.FS, noTimers: true, noStartPull: true, once: true}, os.Getenv, &bytes.Buffer{}); err != nil {
+	if err := runLocal(ctx, a, localOptions{functions: functions.FS, noTimers: true, noStartPull: true, once: true, noSubscribe: true}, os.Getenv, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
 	_ = a.Close()

@@ -21,6 +21,8 @@ import (
 	"github.com/galsync/galsync/shared/pipeline"
 	"github.com/galsync/galsync/shared/progress"
 	"github.com/galsync/galsync/shared/queue"
+	"github.com/galsync/galsync/shared/status"
+	"github.com/galsync/galsync/shared/subscription"
 )
 
 // app is galsync wired from its configuration. Wiring lives here and only
@@ -36,6 +38,8 @@ type app struct {
 	provisioner *pipeline.Provisioner
 	planner     *pipeline.Planner
 	approval    *pipeline.Approval
+	// subscriptions keeps the Graph change-notification subscriptions.
+	subscriptions *subscription.Manager
 }
 
 func buildApp(getenv func(string) string, stderr io.Writer) (*app, error) {
@@ -87,12 +91,20 @@ func buildApp(getenv func(string) string, stderr io.Writer) (*app, error) {
 			InviteWait: 5 * time.Second, ClaimTTL: settings.InviteClaimTTL, Logger: logger},
 		Queue: b.queue, Now: now, PullCoalesceWindow: settings.PullCoalesceWindow, Logger: logger,
 	}
+	// The subscriptions manager is set even with notifications off: it then
+	// removes galsync's subscriptions.
+	subs := &subscription.Manager{Graph: graphClient, Store: st, Tenants: subscription.SourceTenants(topo),
+		NotificationURL: settings.NotifyURL, LifecycleURL: settings.LifecycleURL, Now: now, Logger: logger}
+	deps.Subscriptions, deps.SubscriptionRecords, deps.NotifyCoalesceWindow = subs, st, settings.NotifyCoalesceWindow
 	a := &app{settings: settings, catalog: catalog, backends: b, tally: tally, deps: deps, logger: logger,
 		provisioner: &pipeline.Provisioner{Directions: catalog, Store: st, Source: graphClient, Graph: graphClient, Now: now,
 			ClaimTTL: settings.InviteClaimTTL, InviteWait: 5 * time.Second, Logger: logger},
-		planner:  &pipeline.Planner{Directions: catalog, Store: b.store, Graph: graphClient},
-		approval: &pipeline.Approval{Directions: catalog, Store: b.store, Queue: b.queue, Now: now},
+		planner:       &pipeline.Planner{Directions: catalog, Store: b.store, Graph: graphClient},
+		approval:      &pipeline.Approval{Directions: catalog, Store: b.store, Queue: b.queue, Now: now},
+		subscriptions: subs,
 	}
+	a.deps.Provisioner, a.deps.Log = a.provisioner, b.store
+	a.deps.Status = status.New(catalog, b.store, b.queue, now)
 	return a, nil
 }
 

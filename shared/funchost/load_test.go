@@ -25,7 +25,8 @@ func TestLoadRepositoryFunctions(t *testing.T) {
 			t.Errorf("%s: got %+v, want a serviceBusTrigger named msg on %s", name, fn, queueName)
 		}
 	}
-	resolved, err := ResolveSettings(fns, func(string) string { return "" }, map[string]string{"GALSYNC_DELTA_SCHEDULE": "0 */5 * * * *"})
+	resolved, err := ResolveSettings(fns, func(string) string { return "" }, map[string]string{
+		"GALSYNC_DELTA_SCHEDULE": "0 */5 * * * *", "GALSYNC_SUBSCRIPTION_SCHEDULE": "0 */30 * * * *"})
 	if err != nil {
 		t.Fatal(err)
 	}

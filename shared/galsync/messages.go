@@ -17,6 +17,10 @@ type PullRequest struct {
 	Direction   string    `json:"direction"`
 	Trigger     string    `json:"trigger"`
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	// NotBefore is the end of the coalescing window the request was folded
+	// into: later requests of the window are dropped as duplicates, so the
+	// pull waits until then to cover them too. Zero means "at once".
+	NotBefore time.Time `json:"notBefore,omitzero"`
 }
 
 // Work item kinds.

@@ -57,13 +57,20 @@ func WorkMessage(item galsync.WorkItem) (queue.Message, error) {
 
 // PullMessage is a pull request for a direction. Requests within one window
 // share their message id, so the queue's duplicate detection folds a burst
-// of them into one pull.
+// of them into one pull. A request folded in after the message was sent
+// would be lost if the pull had already run, so the message carries the
+// window's end as NotBefore and delta-pull waits until then: the one pull
+// that runs covers every request of its window.
 func PullMessage(direction, trigger string, now time.Time, window time.Duration) (queue.Message, error) {
-	body, err := json.Marshal(galsync.PullRequest{Direction: direction, Trigger: trigger, RequestedAt: now.UTC()})
+	if window <= 0 {
+		return queue.Message{}, fmt.Errorf("pipeline: pull coalescing window must be positive, got %s", window)
+	}
+	slot := now.UnixNano() / int64(window)
+	end := time.Unix(0, (slot+1)*int64(window)).UTC()
+	body, err := json.Marshal(galsync.PullRequest{Direction: direction, Trigger: trigger, RequestedAt: now.UTC(), NotBefore: end})
 	if err != nil {
 		return queue.Message{}, fmt.Errorf("pipeline: encode pull request: %w", err)
 	}
-	slot := now.UnixNano() / int64(window)
 	return queue.Message{
 		ID:          fmt.Sprintf("pull:%s:%d", direction, slot),
 		Body:        body,

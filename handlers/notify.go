@@ -1,0 +1,284 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/galsync/galsync/shared/funcproto"
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/notify"
+	"github.com/galsync/galsync/shared/pipeline"
+	"github.com/galsync/galsync/shared/queue"
+)
+
+// graph-notify and graph-lifecycle are the endpoints Graph posts to: the
+// subscriptions' notificationUrl and lifecycleNotificationUrl. Both are
+// anonymous HTTP triggers (Graph sends no function key); what vouches for
+// a notification is its subscription's clientState. They do the same work,
+// so that an operator may give Graph one URL for both, as Graph allows
+// (https://learn.microsoft.com/graph/change-notifications-lifecycle-events):
+//
+//   - ?validationToken=... is the handshake of a subscription being created:
+//     answer 200 text/plain with the decoded token, within 10 s
+//     (https://learn.microsoft.com/graph/change-notifications-delivery-webhooks,
+//     "notificationUrl validation");
+//   - a notification batch is checked item by item (known subscription,
+//     its tenant, its clientState in constant time); valid change
+//     notifications and missed events ask for one pull per affected
+//     direction, coalesced per direction and short window; lifecycle
+//     events are answered through the subscription manager;
+//   - the answer is 202 (Graph wants a 2xx within 3 s, else it retries and
+//     finally throttles the endpoint), 400 for a malformed or empty body,
+//     413 for an oversize one. Refused notifications are answered 202 too:
+//     a non-2xx would only make Graph resend them for hours. A failure on
+//     galsync's side (store, queue) answers 500, so Graph resends.
+//
+// Nothing of a body is logged: it holds the clientState.
+
+// DefaultNotifyCoalesceWindow is Deps.NotifyCoalesceWindow's default.
+const DefaultNotifyCoalesceWindow = time.Second
+
+// maxNotifyInvocationBytes bounds an HTTP invocation: the envelope carries
+// the body as a JSON string, at most six bytes per byte of a
+// notify.MaxBodyBytes body. Bigger is refused 413 unread.
+const maxNotifyInvocationBytes = 8 * notify.MaxBodyBytes
+
+// maxValidationToken bounds the token echoed back.
+const maxValidationToken = 4 << 10
+
+// httpOutput is the name of the functions' http output binding.
+const httpOutput = "res"
+
+func graphNotify(d Deps) http.Handler { return notificationEndpoint(d, FuncGraphNotify) }
+
+func notificationEndpoint(d Deps, function string) http.Handler {
+	sent := &sentPulls{}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inv, err := funcproto.Decode(r, maxNotifyInvocationBytes)
+		if errors.Is(err, funcproto.ErrBodyTooLarge) {
+			d.Logger.Warn("notification refused: body too large", "function", function, "invocation", r.Header.Get(funcproto.HeaderInvocationID))
+			answer(w, http.StatusRequestEntityTooLarge, "request body too large", "413: invocation over the limit")
+			return
+		}
+		if err != nil {
+			fail(w, d.Logger, function, "", galsync.Permanent(err))
+			return
+		}
+		req, err := inv.HTTP("req")
+		if err != nil {
+			fail(w, d.Logger, function, inv.InvocationID, galsync.Permanent(err))
+			return
+		}
+		if token, ok := req.Query["validationToken"]; ok {
+			validationAnswer(w, d, function, inv.InvocationID, token)
+			return
+		}
+		batch, err := notify.Parse(req.Body)
+		if err != nil {
+			status := http.StatusBadRequest
+			if errors.Is(err, notify.ErrTooLarge) {
+				status = http.StatusRequestEntityTooLarge
+			}
+			d.Logger.Warn("notification refused", "function", function, "invocation", inv.InvocationID, "status", status, "err", err)
+			answer(w, status, http.StatusText(status), fmt.Sprintf("%d: %v", status, err))
+			return
+		}
+		summary, err := d.receive(r.Context(), function, inv.InvocationID, batch, sent)
+		if err != nil {
+			fail(w, d.Logger, function, inv.InvocationID, err)
+			return
+		}
+		answer(w, http.StatusAccepted, "", summary)
+	})
+}
+
+// validationAnswer echoes the handshake's token as plain text. The host
+// has already URL-decoded the query; the token is sent back as is, with
+// nosniff so no browser reads it as anything but text.
+func validationAnswer(w http.ResponseWriter, d Deps, function, invocationID, token string) {
+	if token == "" || len(token) > maxValidationToken {
+		d.Logger.Warn("validation refused: empty or oversize token", "function", function, "invocation", invocationID, "length", len(token))
+		answer(w, http.StatusBadRequest, "bad validation token", "400: bad validation token")
+		return
+	}
+	d.Logger.Info("answered Graph's validation handshake", "function", function, "invocation", invocationID)
+	funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{
+		Outputs: map[string]any{httpOutput: funcproto.HTTPOutput{StatusCode: http.StatusOK, Body: token,
+			Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}}},
+		Logs: []string{"200: validation token echoed"},
+	})
+}
+
+// answer completes the invocation with an http output.
+func answer(w http.ResponseWriter, status int, body, logLine string) {
+	out := funcproto.HTTPOutput{StatusCode: status, Body: body}
+	if body != "" {
+		out.Headers = map[string]string{"Content-Type": "text/plain; charset=utf-8"}
+	}
+	funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Outputs: map[string]any{httpOutput: out}, Logs: []string{logLine}})
+}
+
+// receive checks a batch, answers its lifecycle events and asks for the
+// pulls it needs. A lifecycle event that failed for a reason a retry may
+// cure fails the whole (so Graph resends it), after the pulls are asked.
+func (d Deps) receive(ctx context.Context, function, invocationID string, batch notify.Batch, sent *sentPulls) (string, error) {
+	lookup, err := d.knownSubscriptions(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read subscriptions: %w", err)
+	}
+	res := notify.Check(batch, lookup)
+	dirs := map[string]string{} // direction → trigger
+	for _, dir := range res.Directions {
+		dirs[dir] = "notification"
+	}
+	var lifecycleErrs []error
+	for _, ev := range res.Events {
+		if ev.LifecycleEvent == notify.EventMissed {
+			continue // a pull, already asked
+		}
+		err := d.lifecycle(ctx, ev, dirs)
+		if err != nil && !galsync.IsPermanent(err) {
+			lifecycleErrs = append(lifecycleErrs, err)
+		}
+	}
+	if err := d.requestPulls(ctx, dirs, sent); err != nil {
+		return "", err
+	}
+	log := d.Logger.With("function", function, "invocation", invocationID)
+	if n := res.RejectedCount(); n > 0 {
+		log.Warn("notifications refused", "refused", n, "reasons", reasons(res.Rejected), "accepted", res.Accepted)
+	}
+	summary := fmt.Sprintf("202: %d accepted, %d refused %s; pulls asked for %v", res.Accepted, res.RejectedCount(),
+		reasons(res.Rejected), slices.Sorted(maps.Keys(dirs)))
+	log.Info("notifications received", "accepted", res.Accepted, "refused", res.RejectedCount(), "pulls", len(dirs), "events", len(res.Events))
+	if err := errors.Join(lifecycleErrs...); err != nil {
+		return "", err
+	}
+	return summary, nil
+}
+
+// knownSubscriptions reads the kept subscriptions into a lookup by id.
+func (d Deps) knownSubscriptions(ctx context.Context) (notify.Lookup, error) {
+	known := map[string]notify.Subscription{}
+	if d.SubscriptionRecords != nil {
+		recs, err := d.SubscriptionRecords.ListSubscriptions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, rec := range recs {
+			if rec.ID == "" || rec.ClientState == "" {
+				continue
+			}
+			known[strings.ToLower(rec.ID)] = notify.Subscription{Tenant: rec.Tenant, TenantID: rec.TenantID,
+				ClientState: rec.ClientState, Directions: d.directionsFrom(rec.Tenant)}
+		}
+	}
+	return func(id string) (notify.Subscription, bool) {
+		s, ok := known[strings.ToLower(id)]
+		return s, ok
+	}, nil
+}
+
+// directionsFrom lists the directions whose source is tenant, sorted.
+func (d Deps) directionsFrom(tenant string) []string {
+	var out []string
+	for name, dir := range d.Directions {
+		if dir.Source.Name == tenant {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// requestPulls sends one pull request per direction, coalesced in the
+// notification window. Requests this process has already sent for the
+// same window (sent, if not nil) are not sent again: the queue would drop
+// them as duplicates, and skipping the write keeps the answer to Graph
+// fast.
+func (d Deps) requestPulls(ctx context.Context, dirs map[string]string, sent *sentPulls) error {
+	now := d.Now()
+	msgs := make([]queue.Message, 0, len(dirs))
+	ends := make([]time.Time, 0, len(dirs))
+	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
+		m, err := pipeline.PullMessage(dir, dirs[dir], now, d.notifyWindow())
+		if err != nil {
+			return err
+		}
+		if sent.has(m.ID, now) {
+			continue
+		}
+		msgs = append(msgs, m)
+		ends = append(ends, now.Truncate(d.notifyWindow()).Add(d.notifyWindow()))
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := d.Queue.Send(ctx, galsync.QueuePulls, msgs...); err != nil {
+		return fmt.Errorf("enqueue pulls: %w", err)
+	}
+	for i, m := range msgs {
+		sent.add(m.ID, ends[i], now)
+	}
+	return nil
+}
+
+// sentPulls remembers, until their window ends, the pull requests this
+// process has durably sent.
+type sentPulls struct {
+	mu  sync.Mutex
+	ids map[string]time.Time // message id → end of its window
+}
+
+func (s *sentPulls) has(id string, now time.Time) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	end, ok := s.ids[id]
+	return ok && now.Before(end)
+}
+
+func (s *sentPulls) add(id string, end, now time.Time) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ids == nil {
+		s.ids = map[string]time.Time{}
+	}
+	for k, e := range s.ids {
+		if !now.Before(e) {
+			delete(s.ids, k)
+		}
+	}
+	s.ids[id] = end
+}
+
+func (d Deps) notifyWindow() time.Duration {
+	if d.NotifyCoalesceWindow > 0 {
+		return d.NotifyCoalesceWindow
+	}
+	return DefaultNotifyCoalesceWindow
+}
+
+// reasons writes refusal counts as "(wrong-client-state 2, malformed 1)".
+func reasons(r map[notify.Reason]int) string {
+	if len(r) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(r))
+	for _, k := range slices.Sorted(maps.Keys(r)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, r[k]))
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}

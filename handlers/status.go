@@ -1,0 +1,169 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/galsync/galsync/shared/funcproto"
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/status"
+)
+
+// StatusReporter builds the status report (*status.Reporter).
+type StatusReporter interface {
+	Report(ctx context.Context) status.Report
+}
+
+// statusPage is the status function: GET /api/status answers the report
+// as JSON, or as the HTML page when the request asks for text/html (a
+// browser's Accept header) or ?format=html; ?format=json forces JSON. It
+// reveals operational data, so its function.json has authLevel
+// "function": under the Functions host it needs a function key (?code= or
+// x-functions-key), which never appears in the answer.
+//
+// A report that could not read everything is still answered 200, with
+// what failed in its errors: the page matters most when something is
+// broken. The report's errors are logged here, once.
+func statusPage(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inv, err := funcproto.Decode(r, maxInvocationBytes)
+		if err != nil {
+			fail(w, statusLogger(d), FuncStatus, "", galsync.Permanent(err))
+			return
+		}
+		req, err := inv.HTTP("req")
+		if err != nil {
+			fail(w, statusLogger(d), FuncStatus, inv.InvocationID, galsync.Permanent(err))
+			return
+		}
+		if req.Method != "" && !strings.EqualFold(req.Method, http.MethodGet) {
+			statusAnswer(w, http.StatusMethodNotAllowed, "text/plain; charset=utf-8", []byte("status answers GET only\n"),
+				map[string]string{"Allow": http.MethodGet}, "405: "+req.Method)
+			return
+		}
+		asHTML, err := wantsHTML(req)
+		if err != nil {
+			statusAnswer(w, http.StatusBadRequest, "text/plain; charset=utf-8", []byte(err.Error()+"\n"), nil, "400: "+err.Error())
+			return
+		}
+		if d.Status == nil {
+			statusAnswer(w, http.StatusServiceUnavailable, "text/plain; charset=utf-8",
+				[]byte("status is not configured in this deployment\n"), nil, "503: no status reporter")
+			return
+		}
+		rep := d.Status.Report(r.Context())
+		if errs := allErrors(rep); len(errs) > 0 {
+			statusLogger(d).Warn("status: some reads failed", "function", FuncStatus, "invocation", inv.InvocationID, "errors", errs)
+		}
+		var body bytes.Buffer
+		contentType := "application/json; charset=utf-8"
+		if asHTML {
+			contentType = "text/html; charset=utf-8"
+			err = status.WriteHTML(&body, rep)
+		} else {
+			enc := json.NewEncoder(&body)
+			enc.SetIndent("", "  ")
+			err = enc.Encode(rep)
+		}
+		if err != nil {
+			fail(w, statusLogger(d), FuncStatus, inv.InvocationID, fmt.Errorf("write status: %w", err))
+			return
+		}
+		format := "json"
+		if asHTML {
+			format = "html"
+		}
+		statusAnswer(w, http.StatusOK, contentType, body.Bytes(), nil, fmt.Sprintf("200: status of %d direction(s) as %s (%d ok, %d paused, %d with warnings)",
+			rep.Summary.Directions, format, rep.Summary.OK, rep.Summary.Paused, rep.Summary.Warning))
+	})
+}
+
+// statusHeaders keep the answer out of caches (it is live, and the URL
+// may carry a function key) and, for the page, forbid anything it does
+// not carry inline: it has no script and fetches nothing.
+var statusHeaders = map[string]string{
+	"Cache-Control":           "no-store",
+	"X-Content-Type-Options":  "nosniff",
+	"Referrer-Policy":         "no-referrer",
+	"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+}
+
+func statusAnswer(w http.ResponseWriter, code int, contentType string, body []byte, extra map[string]string, logLine string) {
+	headers := map[string]string{"Content-Type": contentType}
+	for k, v := range statusHeaders {
+		headers[k] = v
+	}
+	for k, v := range extra {
+		headers[k] = v
+	}
+	funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{
+		Outputs: map[string]any{httpOutput: funcproto.HTTPOutput{StatusCode: code, Body: string(body), Headers: headers}},
+		Logs:    []string{logLine},
+	})
+}
+
+// wantsHTML decides the format: ?format= first, else the Accept header,
+// where text/html must be asked for (a browser does) and rank at least as
+// high as application/json. Anything else, */* included, gets JSON.
+func wantsHTML(req funcproto.HTTPRequest) (bool, error) {
+	switch f := strings.ToLower(req.Query["format"]); f {
+	case "html":
+		return true, nil
+	case "json":
+		return false, nil
+	case "":
+	default:
+		return false, fmt.Errorf("format %q: want html or json", f)
+	}
+	htmlQ, jsonQ := -1.0, -1.0
+	for _, part := range strings.Split(req.Header("Accept"), ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if q, err = strconv.ParseFloat(v, 64); err != nil {
+				continue
+			}
+		}
+		switch mt {
+		case "text/html", "application/xhtml+xml":
+			htmlQ = max(htmlQ, q)
+		case "application/json":
+			jsonQ = max(jsonQ, q)
+		}
+	}
+	return htmlQ > 0 && htmlQ >= jsonQ, nil
+}
+
+// allErrors lists a report's errors once each, with their direction.
+func allErrors(r status.Report) []string {
+	out := append([]string{}, r.Errors...)
+	shared := map[string]bool{}
+	for _, e := range r.Errors {
+		shared[e] = true
+	}
+	for _, d := range r.Directions {
+		for _, e := range d.Errors {
+			if !shared[e] {
+				out = append(out, d.Name+": "+e)
+			}
+		}
+	}
+	return out
+}
+
+func statusLogger(d Deps) *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Logger
+}
