@@ -9,8 +9,10 @@ STATICCHECK_VERSION := v0.7.0
 RUN_DIR     := .run
 SIM_LISTEN  ?= 127.0.0.1:8443
 SOURCE_USERS ?= 300
-# make run syncs once and exits; RUN_FLAGS= keeps galsync running (timers).
-RUN_FLAGS   ?= --once --progress 1s
+# make run syncs, stays live (change notifications) for RUN_STAY, then
+# prints the summary and exits; make run RUN_FLAGS= keeps it running.
+RUN_STAY    ?= 60s
+RUN_FLAGS   ?= --once --stay $(RUN_STAY) --progress 2s
 
 .PHONY: all build run test lint fmt-check vet staticcheck bench fuzz clean chromium
 

@@ -44,6 +44,7 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	flags.DurationVar(&o.progressEvery, "progress", 5*time.Second, "how often to print progress (0: never)")
 	flags.StringVar(&o.httpAddr, "http", "127.0.0.1:7071", "address to serve the HTTP functions on (/api/<route>)")
 	flags.BoolVar(&o.noSubscribe, "no-subscribe", false, "do not subscribe to Graph change notifications (the delta timer alone keeps sync)")
+	flags.DurationVar(&o.stay, "stay", 0, "with --once: stay live this long after the first sync (e.g. 60s)")
 	flags.BoolVar(&o.once, "once", false, "run until every queue is empty, print the summary and exit (1 if anything was dead-lettered)")
 	if err := flags.Parse(args); err != nil {
 		return usageError{err}
@@ -71,6 +72,9 @@ type localOptions struct {
 	httpAddr string
 	// noSubscribe: do not create Graph subscriptions to the local front.
 	noSubscribe bool
+	// stay keeps a once run live (notifications, timers) this long after
+	// the queues first went idle.
+	stay time.Duration
 }
 
 // runLocal hosts the functions of a built app until ctx ends (or, with
@@ -139,9 +143,20 @@ func runLocal(ctx context.Context, a *app, o localOptions, getenv func(string) s
 	}
 	if o.once {
 		go func() {
-			if waitIdle(runCtx, a, 100*time.Millisecond, 3) == nil {
-				stopHost()
+			if waitIdle(runCtx, a, 100*time.Millisecond, 3) != nil {
+				return
 			}
+			if o.stay > 0 {
+				fmt.Fprintf(stdout, "galsync local: in sync. %s\ngalsync local: staying live for %s: changes in the source tenant arrive through change notifications\n",
+					a.tally.Summary(), o.stay)
+				select {
+				case <-runCtx.Done():
+					return
+				case <-time.After(o.stay):
+				}
+				_ = waitIdle(runCtx, a, 100*time.Millisecond, 3)
+			}
+			stopHost()
 		}()
 	}
 	err = host.Run(runCtx)
