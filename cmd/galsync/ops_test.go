@@ -199,7 +199,7 @@ func TestLogTellsWhatHappened(t *testing.T) {
 	// an internal member with conflicted's.
 	if _, err := h.sim.UpsertUser(dstTenantID, sim.User{DisplayName: "Earlier Guest", Mail: joined.Mail,
 		UserPrincipalName: strings.ReplaceAll(joined.Mail, "@", "_") + "#EXT#@target.onmicrosoft.com",
-		UserType: "Guest", CreationType: "Invitation", AccountEnabled: true}); err != nil {
+		UserType:          "Guest", CreationType: "Invitation", AccountEnabled: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.sim.UpsertUser(dstTenantID, sim.User{DisplayName: "Internal Namesake", Mail: conflicted.Mail,
