@@ -79,6 +79,14 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 	target, action, applied, err := w.joinOrInvite(ctx, d, item)
 	if err != nil {
 		w.logFailure(ctx, item, invocationID, err)
+		// Release the claim, so the retry (or a replay) goes ahead at once
+		// instead of waiting for it to expire. If the invitation did reach
+		// Graph, the retry's lookup by address joins the guest it made.
+		link.ClaimedAt = time.Time{}
+		if _, rerr := w.Store.PutLink(ctx, link); rerr != nil {
+			w.Logger.Warn("invite worker: could not release the claim after a failure; it expires on its own",
+				"direction", d.Name, "sourceUser", item.SourceUserID, "err", rerr)
+		}
 		return Outcome{}, err
 	}
 	link.TargetUserID, link.State, link.Applied, link.AppliedSeq = target.ID, galsync.LinkActive, applied, item.Seq
