@@ -56,6 +56,18 @@ func needDirection(a *app, name string) error {
 	return nil
 }
 
+// appFor builds the app for a command on one direction.
+func appFor(getenv func(string) string, stderr io.Writer, direction string) (*app, error) {
+	a, err := buildApp(getenv, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if err := needDirection(a, direction); err != nil {
+		return nil, errors.Join(err, a.Close())
+	}
+	return a, nil
+}
+
 func directionNames(a *app) string {
 	names := make([]string, 0, len(a.catalog))
 	for n := range a.catalog {
@@ -101,14 +113,11 @@ func provisionCommand(ctx context.Context, args []string, getenv func(string) st
 	if *user == "" {
 		return usageError{errors.New("--user is required: the source user's object id or user principal name")}
 	}
-	a, err := buildApp(getenv, stderr)
+	a, err := appFor(getenv, stderr, *direction)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := needDirection(a, *direction); err != nil {
-		return err
-	}
 	rep, err := a.provisioner.Provision(ctx, *direction, *user, "cli-"+time.Now().UTC().Format("20060102T150405"))
 	if err != nil {
 		return err
@@ -175,14 +184,11 @@ func planCommand(ctx context.Context, args []string, getenv func(string) string,
 	if help, err := parseOp(fs, args); help || err != nil {
 		return err
 	}
-	a, err := buildApp(getenv, stderr)
+	a, err := appFor(getenv, stderr, *direction)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := needDirection(a, *direction); err != nil {
-		return err
-	}
 	plan, err := a.planner.Plan(ctx, *direction)
 	if err != nil {
 		return err
@@ -356,14 +362,11 @@ func approveCommand(ctx context.Context, args []string, getenv func(string) stri
 	if help, err := parseOp(fs, args); help || err != nil {
 		return err
 	}
-	a, err := buildApp(getenv, stderr)
+	a, err := appFor(getenv, stderr, *direction)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	if err := needDirection(a, *direction); err != nil {
-		return err
-	}
 	st, err := a.approval.Held(ctx, *direction)
 	if errors.Is(err, pipeline.ErrNotPaused) {
 		return fmt.Errorf("%s: %w", *direction, err)
