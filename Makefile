@@ -59,7 +59,8 @@ staticcheck: $(STATICCHECK)
 
 # Benchmarks print their own figures (users/s, writes per user, peak RSS...).
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/galsync/ ./shared/embedded/ ./handlers/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/galsync/ ./handlers/
+	$(GO) test -run '^$$' -bench . -timeout 10m ./shared/embedded/
 
 # Longer fuzzing on demand: make fuzz FUZZTIME=5m
 FUZZTIME ?= 1m
