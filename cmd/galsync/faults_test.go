@@ -291,3 +291,24 @@ func (h *harness) command(bin string, args ...string) *exec.Cmd {
 	}
 	return cmd
 }
+
+// TestServeRefusesLocalBackends: under the Functions host, the embedded
+// queue and store would lose work; serve says what to set instead.
+func TestServeRefusesLocalBackends(t *testing.T) {
+	t.Setenv("GALSYNC_TOPOLOGY", "{}")
+	var stderr bytes.Buffer
+	err := run(context.Background(), nil, func(k string) string {
+		if k == "FUNCTIONS_CUSTOMHANDLER_PORT" {
+			return "40123"
+		}
+		return os.Getenv(k)
+	}, &bytes.Buffer{}, &stderr)
+	if code := exitCode(err, &stderr); code != exitUsage {
+		t.Fatalf("exit %d, want %d: %v", code, exitUsage, err)
+	}
+	for _, want := range []string{"GALSYNC_QUEUE_BACKEND", "servicebus", "GALSYNC_STORE_BACKEND", "cosmos"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/galsync/galsync/handlers"
+	"github.com/galsync/galsync/shared/config"
 )
 
 // serve answers the Azure Functions host: it listens on 127.0.0.1 at
@@ -28,6 +29,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	port := getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
 	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
 		return usageError{fmt.Errorf("FUNCTIONS_CUSTOMHANDLER_PORT %q is not a port number; the Functions host sets it", port)}
+	}
+	// Under the Functions host the queue triggers read Service Bus, and
+	// instances come and go with their disks: work sent to a local file
+	// would never run, and records kept in one would be lost.
+	if s, err := config.LoadSettings(); err == nil {
+		var errs []error
+		if s.QueueBackend != config.QueueServiceBus {
+			errs = append(errs, fmt.Errorf("GALSYNC_QUEUE_BACKEND is %q: under the Functions host the queue triggers read Azure Service Bus, so set it to %s (the embedded queue is for galsync local)", s.QueueBackend, config.QueueServiceBus))
+		}
+		if s.StoreBackend != config.StoreCosmos {
+			errs = append(errs, fmt.Errorf("GALSYNC_STORE_BACKEND is %q: Functions instances do not share or keep a local file, so set it to %s (the embedded store is for galsync local)", s.StoreBackend, config.StoreCosmos))
+		}
+		if len(errs) > 0 {
+			return usageError{errors.Join(errs...)}
+		}
 	}
 	a, err := buildApp(getenv, stderr)
 	if err != nil {
