@@ -63,8 +63,10 @@ const (
 
 // TenantAuth says how galsync signs in to a tenant. It never holds a secret:
 // a client secret is read from the app setting ClientSecretSetting names, a
-// certificate from CertificatePath (or a Key Vault reference the platform
-// resolves into that setting).
+// certificate from the file CertificatePath or from the app setting
+// CertificateSetting names (which a Key Vault reference,
+// @Microsoft.KeyVault(SecretUri=...), has the platform fill with the
+// certificate: base64 PFX as Key Vault serves certificates, or PEM).
 type TenantAuth struct {
 	Method string `json:"method"`
 	// ClientID of the app registration (federated, certificate, secret).
@@ -73,6 +75,7 @@ type TenantAuth struct {
 	// empty means system-assigned.
 	ManagedIdentityClientID string `json:"managedIdentityClientId,omitempty"`
 	CertificatePath         string `json:"certificatePath,omitempty"`
+	CertificateSetting      string `json:"certificateSetting,omitempty"`
 	// CertificatePasswordSetting names the app setting holding the PFX password, if any.
 	CertificatePasswordSetting string `json:"certificatePasswordSetting,omitempty"`
 	ClientSecretSetting        string `json:"clientSecretSetting,omitempty"`

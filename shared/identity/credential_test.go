@@ -199,3 +199,44 @@ func newRSACertificate(t *testing.T) (*rsa.PrivateKey, []byte) {
 	}
 	return key, der
 }
+
+// TestCertificateFromAppSetting: a certificate held in an app setting (the
+// value a Key Vault reference resolves to: base64 PFX) signs in, and a
+// bad value names the setting, never its content.
+func TestCertificateFromAppSetting(t *testing.T) {
+	const password = "pfx-test-password" // of testdata/test-only.pfx
+	data, err := os.ReadFile(filepath.Join("testdata", "test-only.pfx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, _, err := azidentity.ParseCertificates(data, []byte(password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTokenEndpoint(t, func(f url.Values) bool { return f.Get("client_assertion_type") == jwtBearer })
+	tn := tenantAt(e, galsync.TenantAuth{Method: galsync.AuthCertificate, ClientID: testClientID,
+		CertificateSetting: "GALSYNC_CERT", CertificatePasswordSetting: "PFX_PASSWORD"})
+	env := map[string]string{"PFX_PASSWORD": password, "GALSYNC_CERT": base64.StdEncoding.EncodeToString(data)}
+	cred, err := Credential(tn, galsync.CloudPublic, settings(env), Options{Transport: e.srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := getToken(t, cred); err != nil {
+		t.Fatal(err)
+	}
+	checkAssertion(t, e, certs[0].PublicKey.(*rsa.PublicKey))
+
+	env["GALSYNC_CERT"] = "not a certificate!"
+	_, err = Credential(tn, galsync.CloudPublic, settings(env), Options{Transport: e.srv.Client()})
+	if err == nil || !strings.Contains(err.Error(), "GALSYNC_CERT") || strings.Contains(err.Error(), "not a certificate") {
+		t.Errorf("bad setting: %v", err)
+	}
+	delete(env, "GALSYNC_CERT")
+	if _, err := Credential(tn, galsync.CloudPublic, settings(env), Options{Transport: e.srv.Client()}); err == nil || !strings.Contains(err.Error(), "GALSYNC_CERT") {
+		t.Errorf("missing setting: %v", err)
+	}
+	if errs := Validate(galsync.Tenant{Name: "x", TenantID: testClientID, Cloud: galsync.CloudPublic,
+		Auth: galsync.TenantAuth{Method: galsync.AuthCertificate, ClientID: testClientID, CertificatePath: "a", CertificateSetting: "B"}}, galsync.CloudPublic); len(errs) == 0 {
+		t.Error("both certificatePath and certificateSetting were accepted")
+	}
+}

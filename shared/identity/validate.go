@@ -35,8 +35,11 @@ func Validate(t galsync.Tenant, home galsync.Cloud) []error {
 		errs = append(errs, require("managedIdentityClientId", a.ManagedIdentityClientID, "the user-assigned managed identity the app registration trusts")...)
 	case galsync.AuthCertificate:
 		errs = append(errs, require("clientId", a.ClientID, "the app registration holding the certificate")...)
-		if a.CertificatePath == "" {
-			errs = append(errs, errors.New("certificatePath is missing (a PEM or PFX file with the certificate and its private key)"))
+		switch {
+		case a.CertificatePath == "" && a.CertificateSetting == "":
+			errs = append(errs, errors.New("certificatePath or certificateSetting is missing (a PEM or PFX file with the certificate and its private key, or the app setting holding it, e.g. a Key Vault reference)"))
+		case a.CertificatePath != "" && a.CertificateSetting != "":
+			errs = append(errs, errors.New("certificatePath and certificateSetting are both set; give one"))
 		}
 	case galsync.AuthClientSecret:
 		errs = append(errs, require("clientId", a.ClientID, "the app registration")...)

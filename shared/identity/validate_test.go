@@ -31,7 +31,7 @@ func TestValidate(t *testing.T) {
 			[]string{"federated credential only within its own cloud (public), and this tenant is in usgov; use method certificate instead"}},
 		{"certificate in another cloud", galsync.CloudUSGovDoD, galsync.TenantAuth{Method: "certificate", ClientID: app, CertificatePath: "/c.pfx"}, nil},
 		{"certificate without path", galsync.CloudPublic, galsync.TenantAuth{Method: "certificate", ClientID: app},
-			[]string{"certificatePath is missing"}},
+			[]string{"certificatePath or certificateSetting is missing"}},
 		{"certificate with a bad clientId", galsync.CloudPublic, galsync.TenantAuth{Method: "certificate", ClientID: "my-app", CertificatePath: "/c.pem"},
 			[]string{`clientId "my-app" is not a GUID`}},
 		{"client secret", galsync.CloudPublic, galsync.TenantAuth{Method: "clientSecret", ClientID: app, ClientSecretSetting: "S"}, nil},
