@@ -76,7 +76,7 @@ func notificationEndpoint(d Deps, function string) http.Handler {
 			fail(w, d.Logger, function, inv.InvocationID, galsync.Permanent(err))
 			return
 		}
-		if token, ok := req.Query["validationToken"]; ok {
+		if token, ok := req.QueryValue("validationToken"); ok {
 			validationAnswer(w, d, function, inv.InvocationID, token)
 			return
 		}

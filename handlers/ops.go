@@ -75,14 +75,15 @@ func provisioningLog(d Deps) http.Handler {
 			jsonAnswer(w, http.StatusServiceUnavailable, map[string]string{"error": "the provisioning log is not configured"})
 			return
 		}
-		q := galsync.LogQuery{Direction: req.Query["direction"], SourceUserID: req.Query["user"], Action: req.Query["action"], Limit: 200}
+		param := func(name string) string { v, _ := req.QueryValue(name); return v }
+		q := galsync.LogQuery{Direction: param("direction"), SourceUserID: param("user"), Action: param("action"), Limit: 200}
 		if q.Direction != "" {
 			if _, ok := d.Directions[q.Direction]; !ok {
 				jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": "direction " + strconv.Quote(q.Direction) + " is not configured"})
 				return
 			}
 		}
-		if s := req.Query["since"]; s != "" {
+		if s := param("since"); s != "" {
 			since, err := parseSince(s, d.Now())
 			if err != nil {
 				jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
@@ -90,7 +91,7 @@ func provisioningLog(d Deps) http.Handler {
 			}
 			q.Since = since
 		}
-		if s := req.Query["limit"]; s != "" {
+		if s := param("limit"); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > 10000 {
 				jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": "limit must be a number from 1 to 10000"})

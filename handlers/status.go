@@ -113,7 +113,8 @@ func statusAnswer(w http.ResponseWriter, code int, contentType string, body []by
 // where text/html must be asked for (a browser does) and rank at least as
 // high as application/json. Anything else, */* included, gets JSON.
 func wantsHTML(req funcproto.HTTPRequest) (bool, error) {
-	switch f := strings.ToLower(req.Query["format"]); f {
+	format, _ := req.QueryValue("format")
+	switch f := strings.ToLower(format); f {
 	case "html":
 		return true, nil
 	case "json":

@@ -35,13 +35,57 @@ func (r HTTPRequest) Header(name string) string {
 // wireHTTP is the request object of GetRequestAsJObject. Values are kept raw
 // because Query and Params values need not be strings, and Headers values
 // are arrays from the host but plain strings from hand-written tests.
+//
+// Query, Headers and Params are objects from the host's
+// GetRequestAsJObject, but the custom-handler reference shows them as JSON
+// text in a string ("Query": "{}", learn.microsoft.com/azure/azure-functions/
+// functions-custom-handlers, "Request payload"): both are read.
 type wireHTTP struct {
-	URL     string                     `json:"Url"`
-	Method  string                     `json:"Method"`
-	Query   map[string]json.RawMessage `json:"Query"`
-	Headers map[string]json.RawMessage `json:"Headers"`
-	Params  map[string]json.RawMessage `json:"Params"`
-	Body    json.RawMessage            `json:"Body"`
+	URL     string          `json:"Url"`
+	Method  string          `json:"Method"`
+	Query   json.RawMessage `json:"Query"`
+	Headers json.RawMessage `json:"Headers"`
+	Params  json.RawMessage `json:"Params"`
+	Body    json.RawMessage `json:"Body"`
+}
+
+// looseObject reads an object that may arrive as an object, as JSON text in
+// a string, or as null / "" (empty).
+func looseObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
+	raw = json.RawMessage(strings.TrimSpace(string(raw)))
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] == '"' {
+		var text string
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(text) == "" {
+			return nil, nil
+		}
+		raw = json.RawMessage(text)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("not an object")
+	}
+	return m, nil
+}
+
+// QueryValue returns a query parameter by name, matched without regard to
+// case as ASP.NET Core matches them ("" when absent), and whether it was
+// there.
+func (r HTTPRequest) QueryValue(name string) (string, bool) {
+	if v, ok := r.Query[name]; ok {
+		return v, true
+	}
+	for k, v := range r.Query {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // HTTP reads the HTTP trigger input named binding.
@@ -55,13 +99,19 @@ func (inv *Invocation) HTTP(binding string) (HTTPRequest, error) {
 		return HTTPRequest{}, fmt.Errorf("%w: Data.%s is not an HTTP request object", ErrMalformed, binding)
 	}
 	req := HTTPRequest{URL: w.URL, Method: w.Method}
-	if req.Query, err = stringMap(w.Query); err != nil {
+	fields := map[string]map[string]json.RawMessage{}
+	for name, raw := range map[string]json.RawMessage{"Query": w.Query, "Params": w.Params, "Headers": w.Headers} {
+		if fields[name], err = looseObject(raw); err != nil {
+			return HTTPRequest{}, fmt.Errorf("%w: Data.%s.%s: %v", ErrMalformed, binding, name, err)
+		}
+	}
+	if req.Query, err = stringMap(fields["Query"]); err != nil {
 		return HTTPRequest{}, fmt.Errorf("%w: Data.%s.Query: %v", ErrMalformed, binding, err)
 	}
-	if req.Params, err = stringMap(w.Params); err != nil {
+	if req.Params, err = stringMap(fields["Params"]); err != nil {
 		return HTTPRequest{}, fmt.Errorf("%w: Data.%s.Params: %v", ErrMalformed, binding, err)
 	}
-	if req.Headers, err = headerMap(w.Headers); err != nil {
+	if req.Headers, err = headerMap(fields["Headers"]); err != nil {
 		return HTTPRequest{}, fmt.Errorf("%w: Data.%s.Headers: %v", ErrMalformed, binding, err)
 	}
 	if req.Body, err = requestBody(w.Body, req.Header("Content-Type")); err != nil {

@@ -2,7 +2,10 @@ package funcproto
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -55,5 +58,50 @@ func TestHTTPBadInput(t *testing.T) {
 				t.Fatalf("error = %v, want ErrMalformed", err)
 			}
 		})
+	}
+}
+
+// TestHTTPQueryAsJSONText: the custom-handler reference shows Query as JSON
+// text in a string ("Query": "{}"); such a request reads like the object
+// form, and query names match without regard to case.
+func TestHTTPQueryAsJSONText(t *testing.T) {
+	for _, tc := range []struct {
+		name, query string
+		want        map[string]string
+	}{
+		{"empty text", `"{}"`, map[string]string{}},
+		{"empty string", `""`, map[string]string{}},
+		{"null", `null`, map[string]string{}},
+		{"text", `"{\"validationToken\":\"abc def\"}"`, map[string]string{"validationToken": "abc def"}},
+		{"object", `{"validationToken":"abc def"}`, map[string]string{"validationToken": "abc def"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := `{"Data":{"req":{"Url":"http://localhost:7071/api/notify","Method":"POST","Query":` + tc.query +
+				`,"Headers":{"Content-Type":["text/plain"]},"Params":"{}"}},"Metadata":{}}`
+			inv, err := Decode(httptest.NewRequest(http.MethodPost, "/graph-notify", strings.NewReader(body)), 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, err := inv.HTTP("req")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(req.Query) != len(tc.want) {
+				t.Fatalf("Query = %v, want %v", req.Query, tc.want)
+			}
+			if want, ok := tc.want["validationToken"]; ok {
+				if got, ok := req.QueryValue("VALIDATIONTOKEN"); !ok || got != want {
+					t.Errorf("QueryValue = %q, %v", got, ok)
+				}
+			}
+		})
+	}
+	body := `{"Data":{"req":{"Url":"u","Method":"GET","Query":"[1,2]"}},"Metadata":{}}`
+	inv, err := Decode(httptest.NewRequest(http.MethodPost, "/f", strings.NewReader(body)), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inv.HTTP("req"); err == nil {
+		t.Error("a Query that is no object was accepted")
 	}
 }

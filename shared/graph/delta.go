@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
-	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"github.com/galsync/galsync/shared/galsync"
 )
@@ -31,9 +31,15 @@ func (c *Client) DeltaPage(ctx context.Context, tenant, link string, selectAttrs
 	delta := tc.usersBuilder().Delta()
 	var ri *abs.RequestInformation
 	if link == "" {
-		ri, err = delta.ToGetRequestInformation(ctx, &users.DeltaRequestBuilderGetRequestConfiguration{
-			QueryParameters: &users.DeltaRequestBuilderGetQueryParameters{Select: selectList(selectAttrs)},
-		})
+		// GET /users/delta?$select=..., as the user: delta reference spells
+		// it (learn.microsoft.com/graph/api/user-delta); the SDK's own
+		// template would send /users/delta(), which Graph also serves but
+		// the reference does not document.
+		first := strings.TrimSuffix(tc.adapter.GetBaseUrl(), "/") + "/users/delta"
+		if sel := selectList(selectAttrs); len(sel) > 0 {
+			first += "?$select=" + strings.Join(sel, ",")
+		}
+		ri, err = delta.WithUrl(first).ToGetRequestInformation(ctx, nil)
 	} else {
 		if err := tc.checkLink(op, link); err != nil {
 			return galsync.DeltaPage{}, err

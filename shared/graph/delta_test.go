@@ -78,7 +78,7 @@ func TestDeltaPagingFollowsNextLinkToDeltaLink(t *testing.T) {
 	}
 
 	reqs := f.requests()
-	if reqs[0].Path != "/v1.0/users/delta()" || reqs[1].Path != "/v1.0/users/delta" {
+	if reqs[0].Path != "/v1.0/users/delta" || reqs[1].Path != "/v1.0/users/delta" {
 		t.Errorf("paths = %s, %s", reqs[0].Path, reqs[1].Path)
 	}
 	sel := strings.Split(reqs[0].Query.Get("$select"), ",")

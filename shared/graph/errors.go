@@ -31,25 +31,48 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.kind }
 
-// graphErrorBody is Graph's error envelope.
+// graphErrorBody is Graph's error envelope. innerError may nest further
+// innerErrors, and "apps should loop through all the error codes"
+// (learn.microsoft.com/graph/errors); Graph spells the key innerError or
+// innererror.
 type graphErrorBody struct {
 	Error struct {
-		Code       string `json:"code"`
-		Message    string `json:"message"`
-		InnerError struct {
-			Code      string `json:"code"`
-			RequestID string `json:"request-id"`
-		} `json:"innerError"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		innerChain
 	} `json:"error"`
+}
+
+type innerError struct {
+	Code      string `json:"code"`
+	RequestID string `json:"request-id"`
+	innerChain
+}
+
+type innerChain struct {
+	Inner      *innerError `json:"innerError"`
+	InnerLower *innerError `json:"innererror"`
+}
+
+func (c innerChain) next() *innerError {
+	if c.Inner != nil {
+		return c.Inner
+	}
+	return c.InnerLower
 }
 
 func newError(op, tenant string, rep reply) *Error {
 	e := &Error{Op: op, Tenant: tenant, Status: rep.status}
 	var b graphErrorBody
 	if json.Unmarshal(rep.body, &b) == nil && b.Error.Code != "" {
-		e.Code, e.Message, e.RequestID = b.Error.Code, redact(b.Error.Message), b.Error.InnerError.RequestID
-		if isResync(b.Error.InnerError.Code) {
-			e.Code = b.Error.InnerError.Code
+		e.Code, e.Message = b.Error.Code, redact(b.Error.Message)
+		for in, depth := b.Error.next(), 0; in != nil && depth < 16; in, depth = in.next(), depth+1 {
+			if e.RequestID == "" {
+				e.RequestID = in.RequestID
+			}
+			if isResync(in.Code) && !isResync(e.Code) {
+				e.Code = in.Code
+			}
 		}
 	} else {
 		// Not a Graph answer (a gateway's HTML, an empty body): the status says it all.

@@ -101,3 +101,15 @@ func TestNewRejectsBadEndpoints(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestNestedInnerErrorResync: a resync code nested below the first
+// innerError still means "start over" (learn.microsoft.com/graph/errors:
+// loop through all the error codes).
+func TestNestedInnerErrorResync(t *testing.T) {
+	body := `{"error":{"code":"badRequest","message":"m","innerError":{"code":"invalidToken","request-id":"r1",
+		"innererror":{"code":"syncStateNotFound"}}}}`
+	e := newError("users delta", "t", reply{status: 400, body: []byte(body)})
+	if err := classify(e); !errors.Is(err, galsync.ErrDeltaExpired) || e.RequestID != "r1" {
+		t.Errorf("classify = %v (code %s, request %s), want a delta-expired error", err, e.Code, e.RequestID)
+	}
+}

@@ -20,11 +20,11 @@ const maxRetries = 10
 
 // newHTTPClient is the SDK's middleware pipeline over the caller's
 // transport, in an order fixed here (kiota's default list comes out of a
-// map, in random order). Compression sits outside the retry handler, as the
-// Graph SDK design asks: the other way round, a retried request is sent
-// uncompressed under Content-Encoding: gzip and Graph answers 400
-// (kiota-http-go issue 183), which would turn a throttled write into a
-// permanent failure.
+// map, in random order). Request bodies are not compressed: Graph's REST
+// reference documents no Content-Encoding on requests, the SDK design marks
+// request compression optional (github.com/microsoftgraph/msgraph-sdk-design),
+// and galsync's bodies are a few hundred bytes; a gzip body that a service
+// does not expect would turn every write into a 400.
 func newHTTPClient(opts Options) *http.Client {
 	var parent http.RoundTripper = http.DefaultTransport
 	var perAttempt time.Duration
@@ -43,7 +43,6 @@ func newHTTPClient(opts Options) *http.Client {
 	}
 	middleware := []khttp.Middleware{
 		core.NewGraphTelemetryHandler(&core.GraphClientOptions{}), // client-request-id for Microsoft support
-		khttp.NewCompressionHandler(),
 		khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
 			MaxRetries: retries,
 			ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool {

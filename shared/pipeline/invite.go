@@ -64,7 +64,7 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		}
 	}
 	if exists && w.handOffFirst(link, item) {
-		return Outcome{Action: HandOff, Reason: "guest exists or is being invited"}, w.handOff(ctx, item)
+		return Outcome{Action: HandOff, Reason: "guest exists or is being invited"}, w.handOff(ctx, item, "exists:"+link.TargetUserID)
 	}
 	if !exists {
 		link = galsync.Link{Direction: d.Name, SourceUserID: item.SourceUserID, CreatedAt: w.Now()}
@@ -99,7 +99,7 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		Seq: item.Seq, InvocationID: invocationID}); err != nil {
 		return Outcome{}, fmt.Errorf("invite worker: log: %w", err)
 	}
-	return Outcome{Action: action}, w.handOff(ctx, item)
+	return Outcome{Action: action}, w.handOff(ctx, item, action+":"+target.ID)
 }
 
 // handOffFirst: the item goes straight to the update worker when the guest
@@ -143,8 +143,8 @@ func (w *Inviter) awaitClaim(ctx context.Context, l galsync.Link) (galsync.Link,
 	return l, nil
 }
 
-func (w *Inviter) handOff(ctx context.Context, item galsync.WorkItem) error {
-	return sendItems(ctx, w.Queue, galsync.QueueUpdates, []galsync.WorkItem{item})
+func (w *Inviter) handOff(ctx context.Context, item galsync.WorkItem, tag string) error {
+	return handOff(ctx, w.Queue, galsync.QueueUpdates, item, tag)
 }
 
 // joinOrInvite finds the user's guest by address or invites one. applied is

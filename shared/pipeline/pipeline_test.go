@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -389,4 +390,59 @@ func (b *barrierGraph) DeltaPage(ctx context.Context, tenant, link string, sel [
 	b.mu.Unlock()
 	<-b.wait
 	return b.fakeGraph.DeltaPage(ctx, tenant, link, sel)
+}
+
+// TestGuestDeletedInTheTarget: a guest someone deleted in the target is
+// invited again on the next change; but a 404 for a guest invited moments
+// ago is taken as directory replication and retried, not re-invited.
+func TestGuestDeletedInTheTarget(t *testing.T) {
+	r := newRig(t, testTopology("disable", galsync.Threshold{}))
+	clock := time.Now()
+	now := func() time.Time { return clock }
+	r.inv.Now, r.upd.Now, r.p.Now = now, now, now
+	r.seed(1)
+	r.pull()
+	r.drain()
+	link, err := r.db.GetLink(context.Background(), "src-to-tgt", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.g.mu.Lock()
+	delete(r.g.target, link.TargetUserID)
+	r.g.mu.Unlock()
+
+	// Within the replication grace: the update fails (to be retried), and
+	// nothing is invited.
+	r.g.put("a", map[string]any{"jobTitle": "Architect"})
+	r.pull()
+	ds, err := r.db.Receive(context.Background(), galsync.QueueUpdates, 10, 0)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("updates queue: %d, %v", len(ds), err)
+	}
+	item, _ := galsync.DecodeWorkItem(ds[0].Body)
+	if _, err := r.upd.Handle(context.Background(), item, "test"); err == nil || !strings.Contains(err.Error(), "replication") {
+		t.Fatalf("update of a just-invited guest that Graph does not find: %v, want a retryable replication error", err)
+	}
+	if n := r.g.writeCount("invite"); n != 1 {
+		t.Fatalf("%d invitations within the grace, want the first only", n)
+	}
+	if err := r.db.Abandon(context.Background(), ds[0], nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Later: the guest really is gone; the retry invites it again.
+	clock = clock.Add(replicationGrace + time.Minute)
+	r.drain()
+	if n := r.g.writeCount("invite"); n != 2 {
+		t.Fatalf("%d invitations after the grace, want 2 (the guest invited again)", n)
+	}
+	guests := r.g.guests()
+	if len(guests) != 1 {
+		t.Fatalf("%d guests, want 1", len(guests))
+	}
+	for _, g := range guests {
+		if g.Attributes["jobTitle"] != "Architect" {
+			t.Errorf("re-invited guest has jobTitle %v; writes %+v", g.Attributes["jobTitle"], r.g.writes)
+		}
+	}
 }

@@ -80,6 +80,24 @@ func PullMessage(direction, trigger string, now time.Time, window time.Duration)
 	}, nil
 }
 
+// handOff passes an item from one worker to the other. Its message id is
+// the item's with the hop's tag: an item can travel updates → invites →
+// updates (a guest deleted in the target, invited again), and under the
+// item's own id the second arrival on updates would be dropped as a
+// duplicate of the first. The tag names the hop and the guest, so copies of
+// one hop (duplicate deliveries) still share an id and fold.
+func handOff(ctx context.Context, q queue.Sender, queueName string, item galsync.WorkItem, tag string) error {
+	m, err := WorkMessage(item)
+	if err != nil {
+		return err
+	}
+	m.ID += "/" + tag
+	if err := q.Send(ctx, queueName, m); err != nil {
+		return fmt.Errorf("pipeline: hand %s's item to %s: %w", item.SourceUserID, queueName, err)
+	}
+	return nil
+}
+
 func sendItems(ctx context.Context, q queue.Sender, queueName string, items []galsync.WorkItem) error {
 	if len(items) == 0 {
 		return nil

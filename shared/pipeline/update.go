@@ -52,6 +52,10 @@ func (w *Updater) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 	}
 }
 
+// replicationGrace: a guest created this recently that Graph answers 404
+// for is taken as not yet replicated, not as deleted.
+const replicationGrace = 5 * time.Minute
+
 var errInviteInProgress = errors.New("update worker: the guest's invitation is still in progress")
 
 func actionOf(item galsync.WorkItem) string {
@@ -67,7 +71,7 @@ func (w *Updater) try(ctx context.Context, d *Direction, item galsync.WorkItem, 
 		if item.Kind == galsync.WorkDeprovision {
 			return w.done(ctx, item, invocationID, "", galsync.ActionSkip, galsync.OutcomeSkipped, syncplan.ReasonRemovedOnly, nil)
 		}
-		return Outcome{Action: HandOff, Reason: "no guest yet"}, sendItems(ctx, w.Queue, galsync.QueueInvites, []galsync.WorkItem{item})
+		return Outcome{Action: HandOff, Reason: "no guest yet"}, handOff(ctx, w.Queue, galsync.QueueInvites, item, "nolink")
 	}
 	if err != nil {
 		return Outcome{}, err
@@ -80,7 +84,7 @@ func (w *Updater) try(ctx context.Context, d *Direction, item galsync.WorkItem, 
 		return w.deprovision(ctx, d, link, item, invocationID)
 	}
 	if link.State == galsync.LinkDeleted {
-		return Outcome{Action: HandOff, Reason: "guest was deleted; inviting again"}, sendItems(ctx, w.Queue, galsync.QueueInvites, []galsync.WorkItem{item})
+		return Outcome{Action: HandOff, Reason: "guest was deleted; inviting again"}, handOff(ctx, w.Queue, galsync.QueueInvites, item, "deleted:"+link.TargetUserID)
 	}
 	return w.update(ctx, d, link, item, invocationID)
 }
@@ -149,6 +153,16 @@ func (w *Updater) update(ctx context.Context, d *Direction, link galsync.Link, i
 			return Outcome{}, err
 		}
 		err = w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, changes)
+		if errors.Is(err, galsync.ErrNotFound) && w.Now().Sub(link.CreatedAt) < replicationGrace {
+			// A guest invited moments ago may not have reached every
+			// directory replica yet (Graph: "Processing delays"): retry
+			// rather than take it for deleted and invite again.
+			link.ClaimedAt, link.ClaimSeq = time.Time{}, 0
+			if _, perr := w.Store.PutLink(ctx, link); perr != nil {
+				w.Logger.Warn("update worker: could not release the claim", "direction", d.Name, "sourceUser", item.SourceUserID, "err", perr)
+			}
+			return Outcome{}, fmt.Errorf("update worker: the new guest is not visible yet (directory replication); retrying: %w", err)
+		}
 		if errors.Is(err, galsync.ErrNotFound) {
 			// Someone deleted the guest in the target: record it and invite again.
 			link.State, link.UpdatedAt = galsync.LinkDeleted, w.Now()
@@ -156,7 +170,7 @@ func (w *Updater) update(ctx context.Context, d *Direction, link galsync.Link, i
 			if _, err := w.Store.PutLink(ctx, link); err != nil {
 				return Outcome{}, fmt.Errorf("update worker: record deleted guest: %w", err)
 			}
-			return Outcome{Action: HandOff, Reason: "guest missing in target"}, sendItems(ctx, w.Queue, galsync.QueueInvites, []galsync.WorkItem{item})
+			return Outcome{Action: HandOff, Reason: "guest missing in target"}, handOff(ctx, w.Queue, galsync.QueueInvites, item, "deleted:"+link.TargetUserID)
 		}
 		if err != nil {
 			return Outcome{}, fmt.Errorf("update worker: %w", err)
