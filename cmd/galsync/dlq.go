@@ -130,6 +130,9 @@ func dlqCommand(ctx context.Context, args []string, getenv func(string) string, 
 		if err != nil {
 			return fmt.Errorf("dlq %s: %w", f.cmd, err)
 		}
+		if err := deadletter.Explain(ctx, a.store, letters); err != nil {
+			fmt.Fprintf(stderr, "galsync: could not read the provisioning log for the failures' causes: %v\n", err)
+		}
 		return f.printLetters(stdout, letters)
 	case "replay":
 		r, err := deadletter.Replay(ctx, a.queue, deadletter.ReplayOptions{Options: o, MaxReplays: f.maxReplays, Force: f.force, DryRun: f.dryRun})
