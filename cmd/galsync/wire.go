@@ -84,7 +84,7 @@ func buildApp(getenv func(string) string, stderr io.Writer) (*app, error) {
 	deps := handlers.Deps{
 		Directions: catalog,
 		Puller: &pipeline.Puller{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
-			Budget: settings.PullBudget, Logger: logger},
+			Budget: settings.PullBudget, Users: graphClient, Logger: logger},
 		Inviter: &pipeline.Inviter{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
 			ClaimTTL: settings.InviteClaimTTL, Logger: logger},
 		Updater: &pipeline.Updater{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,

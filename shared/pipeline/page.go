@@ -27,6 +27,19 @@ func (p *Puller) processPage(ctx context.Context, d *Direction, cur galsync.Curs
 			skips = append(skips, skipEntry(now, d.Name, "", "delta entry without id", invocationID))
 			continue
 		}
+		if p.Users != nil && partial(u) {
+			full, err := p.Users.GetUser(ctx, d.Source.Name, u.ID, d.Rules.Select())
+			switch {
+			case err == nil:
+				u = full
+			case errors.Is(err, galsync.ErrNotFound):
+				// Gone since: its removal arrives in a later delta entry.
+				skips = append(skips, skipEntry(now, d.Name, u.ID, "partial delta entry of a user no longer readable", invocationID))
+				continue
+			default:
+				return cur, fmt.Errorf("delta-pull %s: complete a partial delta entry: %w", d.Name, err)
+			}
+		}
 		var link *galsync.Link
 		l, err := p.Store.GetLink(ctx, d.Name, u.ID)
 		switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -444,5 +445,66 @@ func TestGuestDeletedInTheTarget(t *testing.T) {
 		if g.Attributes["jobTitle"] != "Architect" {
 			t.Errorf("re-invited guest has jobTitle %v; writes %+v", g.Attributes["jobTitle"], r.g.writes)
 		}
+	}
+}
+
+// fullReader answers GetUser from the fake source with every property.
+type fullReader struct {
+	g     *fakeGraph
+	calls int
+}
+
+func (f *fullReader) GetUser(_ context.Context, _, id string, _ []string) (galsync.SourceUser, error) {
+	f.g.mu.Lock()
+	defer f.g.mu.Unlock()
+	f.calls++
+	attrs, ok := f.g.source[id]
+	if !ok || attrs == nil {
+		return galsync.SourceUser{}, galsync.ErrNotFound
+	}
+	full := maps.Clone(attrs)
+	full["accountEnabled"] = true
+	return galsync.SourceUser{ID: id, Attributes: full}, nil
+}
+
+// partialDelta returns the fake's delta pages with the entries of the
+// users in strip cut down to jobTitle alone, as a Graph that sends only
+// changed properties would.
+type partialDelta struct {
+	g     *fakeGraph
+	strip map[string]bool
+}
+
+func (p partialDelta) DeltaPage(ctx context.Context, tenant, link string, sel []string) (galsync.DeltaPage, error) {
+	page, err := p.g.DeltaPage(ctx, tenant, link, sel)
+	for i, u := range page.Users {
+		if p.strip[u.ID] && u.Removed == "" {
+			page.Users[i].Attributes = map[string]any{"jobTitle": u.Attributes["jobTitle"]}
+		}
+	}
+	return page, err
+}
+
+// TestPartialDeltaEntryIsReadInFull: an update carrying only the changed
+// property (no mail, no accountEnabled) does not retire the guest; the
+// user is read in full and only the change is written.
+func TestPartialDeltaEntryIsReadInFull(t *testing.T) {
+	r := newRig(t, testTopology("disable", galsync.Threshold{}))
+	reader := &fullReader{g: r.g}
+	r.p.Users = reader
+	r.seed(2)
+	r.pull()
+	r.drain()
+	before, calls := len(r.g.writes), reader.calls
+	r.p.Graph = partialDelta{g: r.g, strip: map[string]bool{"a": true}}
+	r.g.put("a", map[string]any{"jobTitle": "Architect"})
+	r.pull()
+	r.drain()
+	writes := r.g.writes[before:]
+	if len(writes) != 1 || writes[0].Op != "patch" || len(writes[0].Changes) != 1 || writes[0].Changes["jobTitle"] != "Architect" {
+		t.Fatalf("writes after a partial entry = %+v, want one PATCH of jobTitle", writes)
+	}
+	if reader.calls != calls+1 {
+		t.Errorf("GetUser calls = %d, want one for the partial entry", reader.calls-calls)
 	}
 }

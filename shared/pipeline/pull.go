@@ -29,7 +29,23 @@ type Puller struct {
 	// Budget bounds one invocation; a longer round continues in a
 	// follow-up pull message.
 	Budget time.Duration
+	// Users, if set, completes partial delta entries: Graph may return only
+	// the changed properties of an updated user ("at least the properties
+	// that have been updated", delta-query-overview), and deciding scope on
+	// a missing mail or accountEnabled would retire a guest by mistake. An
+	// entry without accountEnabled (never null, and always selected) is
+	// read in full first.
+	Users  UserReader
 	Logger *slog.Logger
+}
+
+// partial reports a delta entry that lacks properties it was asked for.
+func partial(u galsync.SourceUser) bool {
+	if u.Removed != "" {
+		return false
+	}
+	_, ok := u.Attributes["accountEnabled"]
+	return !ok
 }
 
 // PullResult counts what one pull did.
