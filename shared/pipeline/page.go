@@ -199,6 +199,27 @@ func cmpString(a, b string) int {
 	return 0
 }
 
+// mergeHeld adds items to the held batch, one per user (the newest): two
+// pulls finishing the same round concurrently, or a round finished again
+// after a crash, must not hold a user twice.
+func mergeHeld(held, items []galsync.WorkItem) []galsync.WorkItem {
+	at := make(map[string]int, len(held))
+	for i, it := range held {
+		at[it.SourceUserID] = i
+	}
+	for _, it := range items {
+		if i, ok := at[it.SourceUserID]; ok {
+			if it.Seq > held[i].Seq {
+				held[i] = it
+			}
+			continue
+		}
+		at[it.SourceUserID] = len(held)
+		held = append(held, it)
+	}
+	return held
+}
+
 // pause holds a round's deprovisions for approval and stops the direction.
 func (p *Puller) pause(ctx context.Context, d *Direction, items []galsync.WorkItem, live int, invocationID string) error {
 	now := p.Now()
@@ -209,7 +230,7 @@ func (p *Puller) pause(ctx context.Context, d *Direction, items []galsync.WorkIt
 		return fmt.Errorf("delta-pull %s: read direction state: %w", d.Name, err)
 	}
 	st.Direction, st.Paused, st.PausedAt, st.PauseReason, st.UpdatedAt = d.Name, true, now, reason, now
-	st.Held = append(st.Held, items...)
+	st.Held = mergeHeld(st.Held, items)
 	if _, err := p.Store.PutDirectionState(ctx, st); err != nil {
 		return fmt.Errorf("delta-pull %s: pause: %w", d.Name, err)
 	}

@@ -508,3 +508,13 @@ func TestPartialDeltaEntryIsReadInFull(t *testing.T) {
 		t.Errorf("GetUser calls = %d, want one for the partial entry", reader.calls-calls)
 	}
 }
+
+// TestRoundFinishedTwiceHoldsEachUserOnce: two pulls that finish the same
+// round (concurrently, or again after a crash) hold each deprovision once.
+func TestRoundFinishedTwiceHoldsEachUserOnce(t *testing.T) {
+	held := mergeHeld(nil, []galsync.WorkItem{{SourceUserID: "a", Seq: 3}, {SourceUserID: "b", Seq: 4}})
+	held = mergeHeld(held, []galsync.WorkItem{{SourceUserID: "a", Seq: 3}, {SourceUserID: "b", Seq: 9}, {SourceUserID: "c", Seq: 5}})
+	if len(held) != 3 || held[0].Seq != 3 || held[1].Seq != 9 || held[2].SourceUserID != "c" {
+		t.Errorf("held = %+v, want a@3, b@9, c@5", held)
+	}
+}
