@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/queue"
 	"github.com/galsync/galsync/sim"
@@ -292,14 +297,17 @@ func (h *harness) command(bin string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// TestServeRefusesLocalBackends: under the Functions host, the embedded
-// queue and store would lose work; serve says what to set instead.
+// TestServeRefusesLocalBackends: on Azure, the embedded queue and store
+// would lose work; serve says what to set instead.
 func TestServeRefusesLocalBackends(t *testing.T) {
 	t.Setenv("GALSYNC_TOPOLOGY", "{}")
 	var stderr bytes.Buffer
 	err := run(context.Background(), nil, func(k string) string {
-		if k == "FUNCTIONS_CUSTOMHANDLER_PORT" {
+		switch k {
+		case "FUNCTIONS_CUSTOMHANDLER_PORT":
 			return "40123"
+		case "WEBSITE_INSTANCE_ID":
+			return "0123abcd" // set by the platform on Azure
 		}
 		return os.Getenv(k)
 	}, &bytes.Buffer{}, &stderr)
@@ -310,5 +318,53 @@ func TestServeRefusesLocalBackends(t *testing.T) {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
+	}
+}
+
+// TestServeAnswersTheHost: `galsync serve` (no subcommand, as the host starts
+// it) answers the host's readiness probe and a timer invocation encoded as
+// the host encodes it.
+func TestServeAnswersTheHost(t *testing.T) {
+	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 5, Seed: 26}, deprovision: galsync.DeprovisionDisable})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	h.setenv("FUNCTIONS_CUSTOMHANDLER_PORT", port)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, os.Getenv, &bytes.Buffer{}, &syncBuffer{b: &bytes.Buffer{}}) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	base := "http://127.0.0.1:" + port
+	waitFor(t, 10*time.Second, "the handler's readiness", func() bool {
+		resp, err := http.Get(base + "/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	payload, err := funcproto.EncodeTimer("timer", funcproto.TimerInfo{}, funcproto.NewSys("delta-timer", time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(base+"/delta-timer", "application/json", bytes.NewReader(payload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("delta-timer: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if _, err := funcproto.DecodeResponse(body); err != nil {
+		t.Errorf("answer is no custom-handler response: %v (%s)", err, body)
 	}
 }

@@ -32,24 +32,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// Under the Functions host the queue triggers read Service Bus, and
 	// instances come and go with their disks: work sent to a local file
-	// would never run, and records kept in one would be lost.
+	// would never run, and records kept in one would be lost. On Azure
+	// (WEBSITE_INSTANCE_ID, set by the platform) that is refused; under a
+	// host elsewhere (Core Tools, a test harness) it is a warning.
+	var localBackends []error
 	if s, err := config.LoadSettings(); err == nil {
-		var errs []error
 		if s.QueueBackend != config.QueueServiceBus {
-			errs = append(errs, fmt.Errorf("GALSYNC_QUEUE_BACKEND is %q: under the Functions host the queue triggers read Azure Service Bus, so set it to %s (the embedded queue is for galsync local)", s.QueueBackend, config.QueueServiceBus))
+			localBackends = append(localBackends, fmt.Errorf("GALSYNC_QUEUE_BACKEND is %q: under the Functions host the queue triggers read Azure Service Bus, so set it to %s (the embedded queue is for galsync local)", s.QueueBackend, config.QueueServiceBus))
 		}
 		if s.StoreBackend != config.StoreCosmos {
-			errs = append(errs, fmt.Errorf("GALSYNC_STORE_BACKEND is %q: Functions instances do not share or keep a local file, so set it to %s (the embedded store is for galsync local)", s.StoreBackend, config.StoreCosmos))
+			localBackends = append(localBackends, fmt.Errorf("GALSYNC_STORE_BACKEND is %q: Functions instances do not share or keep a local file, so set it to %s (the embedded store is for galsync local)", s.StoreBackend, config.StoreCosmos))
 		}
-		if len(errs) > 0 {
-			return usageError{errors.Join(errs...)}
-		}
+	}
+	if len(localBackends) > 0 && getenv("WEBSITE_INSTANCE_ID") != "" {
+		return usageError{errors.Join(localBackends...)}
 	}
 	a, err := buildApp(getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	for _, e := range localBackends {
+		a.logger.Warn("serve: a local backend under a Functions host; fine for a test, not for Azure", "problem", e.Error())
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
 	if err != nil {
 		return err
