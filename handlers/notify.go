@@ -204,11 +204,11 @@ func (d Deps) directionsFrom(tenant string) []string {
 // them as duplicates, and skipping the write keeps the answer to Graph
 // fast.
 func (d Deps) requestPulls(ctx context.Context, dirs map[string]string, sent *sentPulls) error {
-	now := d.Now()
+	now, window := d.Now(), d.notifyWindow()
+	end := pipeline.PullWindowEnd(now, window)
 	msgs := make([]queue.Message, 0, len(dirs))
-	ends := make([]time.Time, 0, len(dirs))
 	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
-		m, err := pipeline.PullMessage(dir, dirs[dir], now, d.notifyWindow())
+		m, err := pipeline.PullMessage(dir, dirs[dir], now, window)
 		if err != nil {
 			return err
 		}
@@ -216,7 +216,6 @@ func (d Deps) requestPulls(ctx context.Context, dirs map[string]string, sent *se
 			continue
 		}
 		msgs = append(msgs, m)
-		ends = append(ends, now.Truncate(d.notifyWindow()).Add(d.notifyWindow()))
 	}
 	if len(msgs) == 0 {
 		return nil
@@ -224,8 +223,8 @@ func (d Deps) requestPulls(ctx context.Context, dirs map[string]string, sent *se
 	if err := d.Queue.Send(ctx, galsync.QueuePulls, msgs...); err != nil {
 		return fmt.Errorf("enqueue pulls: %w", err)
 	}
-	for i, m := range msgs {
-		sent.add(m.ID, ends[i], now)
+	for _, m := range msgs {
+		sent.add(m.ID, end, now)
 	}
 	return nil
 }

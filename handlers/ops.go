@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
@@ -84,9 +83,9 @@ func provisioningLog(d Deps) http.Handler {
 			}
 		}
 		if s := param("since"); s != "" {
-			since, err := parseSince(s, d.Now())
+			since, err := galsync.ParseSince(s, d.Now())
 			if err != nil {
-				jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+				jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": "since: " + err.Error()})
 				return
 			}
 			q.Since = since
@@ -109,18 +108,6 @@ func provisioningLog(d Deps) http.Handler {
 		}
 		jsonAnswer(w, http.StatusOK, map[string]any{"entries": entries})
 	})
-}
-
-// parseSince reads a duration back from now (24h) or an RFC 3339 time.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if dur, err := time.ParseDuration(s); err == nil && dur > 0 {
-		return now.Add(-dur), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, errors.New("since must be a positive duration (24h) or an RFC 3339 time")
-	}
-	return t, nil
 }
 
 // httpInvocation decodes an HTTP-trigger invocation; on failure it has

@@ -86,33 +86,15 @@ func statusReport() status.Report {
 	}
 }
 
-// statusLogs collects what the handler logs.
-type statusLogs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *statusLogs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *statusLogs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 type statusEnv struct {
 	t        *testing.T
 	reporter *stubReporter
 	handler  *httptest.Server
-	logs     *statusLogs
+	logs     *logBuffer
 }
 
 func newStatusEnv(t *testing.T, reporter *stubReporter) *statusEnv {
-	e := &statusEnv{t: t, reporter: reporter, logs: &statusLogs{}}
+	e := &statusEnv{t: t, reporter: reporter, logs: &logBuffer{}}
 	d := Deps{Logger: slog.New(slog.NewTextHandler(e.logs, nil))}
 	if reporter != nil {
 		d.Status = reporter

@@ -98,22 +98,3 @@ func (b *backends) Close() error {
 	b.closers = nil
 	return errors.Join(errs...)
 }
-
-// queueDepth counts a queue's messages (locked ones included) by peeking,
-// which every backend offers; it stops counting at limit.
-func queueDepth(ctx context.Context, p queue.Peeker, name string, limit int) (int, error) {
-	n := 0
-	var from int64
-	for n < limit {
-		page, err := p.Peek(ctx, name, from, min(250, limit-n))
-		if err != nil {
-			return n, err
-		}
-		if len(page) == 0 {
-			break
-		}
-		n += len(page)
-		from = page[len(page)-1].SequenceNumber + 1
-	}
-	return n, nil
-}

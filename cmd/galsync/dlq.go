@@ -84,9 +84,6 @@ Exit codes:
   2  bad usage or configuration
 `
 
-// dlqQueues are the queues --queue names.
-var dlqQueues = []string{galsync.QueuePulls, galsync.QueueInvites, galsync.QueueUpdates}
-
 // dlqFlags are the parsed flags of one dlq command.
 type dlqFlags struct {
 	cmd                            string
@@ -200,7 +197,7 @@ func (f *dlqFlags) check(positional []string) error {
 	case len(positional) > 0:
 		errs = append(errs, fmt.Errorf("dlq %s: unexpected argument %q", f.cmd, positional[0]))
 	}
-	if f.queue != "all" && !slices.Contains(dlqQueues, f.queue) {
+	if f.queue != "all" && !slices.Contains(galsync.Queues(), f.queue) {
 		errs = append(errs, fmt.Errorf("dlq %s: --queue %q: want pulls, invites, updates or all", f.cmd, f.queue))
 	}
 	if f.limit < 0 {
@@ -219,7 +216,7 @@ func (f *dlqFlags) check(positional []string) error {
 }
 
 func (f dlqFlags) options(progress func(deadletter.Progress)) deadletter.Options {
-	queues := dlqQueues
+	queues := galsync.Queues()
 	if f.queue != "all" {
 		queues = []string{f.queue}
 	}

@@ -117,7 +117,7 @@ func testDlqReplayWhileWorkersRun(t *testing.T, backend string) {
 		// The embedded file is the running workers'; replay through their
 		// queue, and check that the command says what to do instead.
 		r, err := deadletter.Replay(context.Background(), a.queue, deadletter.ReplayOptions{
-			Options: deadletter.Options{Filter: deadletter.Filter{Queues: dlqQueues}}})
+			Options: deadletter.Options{Filter: deadletter.Filter{Queues: galsync.Queues()}}})
 		if err != nil || r.Count(deadletter.Replayed) != 100 {
 			t.Errorf("replay: %d replayed, %v", r.Count(deadletter.Replayed), err)
 		}
@@ -321,8 +321,8 @@ func deadLetterDepths(h *harness) map[string]int {
 	h.t.Helper()
 	out := map[string]int{}
 	h.withBackends(func(b *backends) {
-		for _, q := range dlqQueues {
-			n, err := queueDepth(context.Background(), b.queue, queue.DeadLetterQueue(q), 100000)
+		for _, q := range galsync.Queues() {
+			n, err := queue.Count(context.Background(), b.queue, queue.DeadLetterQueue(q), 100000)
 			if err != nil {
 				h.t.Fatal(err)
 			}
@@ -330,23 +330,6 @@ func deadLetterDepths(h *harness) map[string]int {
 		}
 	})
 	return out
-}
-
-// checkConverged: each user has exactly one guest, with its attributes.
-func checkConverged(t *testing.T, h *harness, users []sim.User) {
-	t.Helper()
-	guests := h.guests() // fails the test on a second guest for an address
-	if len(guests) != len(users) {
-		t.Errorf("%d guests, want %d", len(guests), len(users))
-	}
-	for _, u := range users {
-		g, ok := guests[strings.ToLower(u.Mail)]
-		if !ok {
-			t.Errorf("user %s has no guest", u.ID)
-			continue
-		}
-		checkAttributes(t, u, g)
-	}
 }
 
 // startWorkers runs `galsync local` without timers in the background, as
@@ -405,22 +388,4 @@ func waitConverged(t *testing.T, h *harness, a *app) {
 	if err := waitIdle(ctx, a, 100*time.Millisecond, 5); err != nil {
 		t.Fatalf("queues never went idle: %v", err)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer many goroutines write to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

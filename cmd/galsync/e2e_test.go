@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -287,14 +285,14 @@ func TestRealTimeChange(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out bytes.Buffer
-	a, err := buildApp(os.Getenv, &out)
+	out := &lockedBuffer{}
+	a, err := buildApp(os.Getenv, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		done <- runLocal(ctx, a, localOptions{functions: functions.FS, noTimers: true, noStartPull: true, httpAddr: "127.0.0.1:0"}, os.Getenv, &syncBuffer{b: &out})
+		done <- runLocal(ctx, a, localOptions{functions: functions.FS, noTimers: true, noStartPull: true, httpAddr: "127.0.0.1:0"}, os.Getenv, out)
 	}()
 	defer func() {
 		cancel()
@@ -326,16 +324,4 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutines of a run.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  *bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
 }

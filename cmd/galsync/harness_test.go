@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -326,4 +327,39 @@ func logFor(t *testing.T, db store.Store, q galsync.LogQuery) []galsync.LogEntry
 		t.Fatal(err)
 	}
 	return entries
+}
+
+// lockedBuffer is a bytes.Buffer many goroutines write to.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// checkConverged: each user has exactly one guest, with its attributes.
+func checkConverged(t *testing.T, h *harness, users []sim.User) {
+	t.Helper()
+	guests := h.guests() // fails the test on a second guest for an address
+	if len(guests) != len(users) {
+		t.Errorf("%d guests, want %d", len(guests), len(users))
+	}
+	for _, u := range users {
+		g, ok := guests[strings.ToLower(u.Mail)]
+		if !ok {
+			t.Errorf("user %s has no guest", u.ID)
+			continue
+		}
+		checkAttributes(t, u, g)
+	}
 }

@@ -199,9 +199,6 @@ func subscribe(ctx context.Context, a *app, stdout io.Writer) {
 	}
 }
 
-// localQueues are the queues the local host serves.
-var localQueues = []string{galsync.QueuePulls, galsync.QueueInvites, galsync.QueueUpdates}
-
 // waitIdle returns once every queue has been empty (no message waiting,
 // locked or awaiting redelivery) for quiet consecutive polls.
 func waitIdle(ctx context.Context, a *app, every time.Duration, quiet int) error {
@@ -214,8 +211,8 @@ func waitIdle(ctx context.Context, a *app, every time.Duration, quiet int) error
 		case <-t.C:
 		}
 		calm++
-		for _, q := range localQueues {
-			active, err := queueDepth(ctx, a.queue, q, 1)
+		for _, q := range galsync.Queues() {
+			active, err := queue.Count(ctx, a.queue, q, 1)
 			if err != nil || active > 0 {
 				calm = 0
 				break
@@ -227,8 +224,8 @@ func waitIdle(ctx context.Context, a *app, every time.Duration, quiet int) error
 
 func deadLettered(ctx context.Context, a *app) (int, error) {
 	total := 0
-	for _, q := range localQueues {
-		dead, err := queueDepth(ctx, a.queue, queue.DeadLetterQueue(q), 100000)
+	for _, q := range galsync.Queues() {
+		dead, err := queue.Count(ctx, a.queue, queue.DeadLetterQueue(q), 100000)
 		if err != nil {
 			return 0, fmt.Errorf("queue %s: %w", q, err)
 		}
@@ -265,12 +262,12 @@ func reportProgress(ctx context.Context, a *app, w io.Writer, every time.Duratio
 		case <-t.C:
 		}
 		line := a.tally.Summary().String() + "\n  queues:"
-		for _, q := range localQueues {
-			active, err := queueDepth(ctx, a.queue, q, 100000)
+		for _, q := range galsync.Queues() {
+			active, err := queue.Count(ctx, a.queue, q, 100000)
 			if err != nil {
 				continue
 			}
-			dead, err := queueDepth(ctx, a.queue, queue.DeadLetterQueue(q), 100000)
+			dead, err := queue.Count(ctx, a.queue, queue.DeadLetterQueue(q), 100000)
 			if err != nil {
 				continue
 			}

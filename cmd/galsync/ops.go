@@ -266,9 +266,9 @@ func logCommand(ctx context.Context, args []string, getenv func(string) string, 
 	if help, err := parseOp(fs, args); help || err != nil {
 		return err
 	}
-	from, err := parseSince(*since, time.Now())
+	from, err := galsync.ParseSince(*since, time.Now())
 	if err != nil {
-		return usageError{err}
+		return usageError{fmt.Errorf("--since %w", err)}
 	}
 	a, err := buildApp(getenv, stderr)
 	if err != nil {
@@ -313,24 +313,6 @@ func logCommand(ctx context.Context, args []string, getenv func(string) string, 
 			e.Action, e.Outcome, orDash(e.TargetUserID), orDash(strings.Join(e.Attributes, ",")), e.Reason)
 	}
 	return tw.Flush()
-}
-
-// parseSince reads a duration back from now or an RFC 3339 time.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
-			return time.Time{}, fmt.Errorf("--since %q: give a positive duration such as 24h", s)
-		}
-		return now.Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--since %q is neither a duration (24h) nor an RFC 3339 time (2026-11-26T09:00:00Z)", s)
-	}
-	return t, nil
 }
 
 // --- approve ---

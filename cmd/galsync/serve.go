@@ -30,28 +30,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
 		return usageError{fmt.Errorf("FUNCTIONS_CUSTOMHANDLER_PORT %q is not a port number; the Functions host sets it", port)}
 	}
-	// Under the Functions host the queue triggers read Service Bus, and
-	// instances come and go with their disks: work sent to a local file
-	// would never run, and records kept in one would be lost. On Azure
-	// (WEBSITE_INSTANCE_ID, set by the platform) that is refused; under a
-	// host elsewhere (Core Tools, a test harness) it is a warning.
-	var localBackends []error
-	if s, err := config.LoadSettings(); err == nil {
-		if s.QueueBackend != config.QueueServiceBus {
-			localBackends = append(localBackends, fmt.Errorf("GALSYNC_QUEUE_BACKEND is %q: under the Functions host the queue triggers read Azure Service Bus, so set it to %s (the embedded queue is for galsync local)", s.QueueBackend, config.QueueServiceBus))
+	// On Azure (WEBSITE_INSTANCE_ID, set by the platform) local backends are
+	// refused before anything is opened; under a host elsewhere (Core
+	// Tools, a test harness) they are a warning.
+	onAzure := getenv("WEBSITE_INSTANCE_ID") != ""
+	a, err := buildAppChecked(getenv, stderr, func(s config.Settings) error {
+		if onAzure {
+			return errors.Join(s.FunctionsHostProblems()...)
 		}
-		if s.StoreBackend != config.StoreCosmos {
-			localBackends = append(localBackends, fmt.Errorf("GALSYNC_STORE_BACKEND is %q: Functions instances do not share or keep a local file, so set it to %s (the embedded store is for galsync local)", s.StoreBackend, config.StoreCosmos))
-		}
-	}
-	if len(localBackends) > 0 && getenv("WEBSITE_INSTANCE_ID") != "" {
-		return usageError{errors.Join(localBackends...)}
-	}
-	a, err := buildApp(getenv, stderr)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	localBackends := a.settings.FunctionsHostProblems()
 	for _, e := range localBackends {
 		a.logger.Warn("serve: a local backend under a Functions host; fine for a test, not for Azure", "problem", e.Error())
 	}

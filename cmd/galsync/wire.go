@@ -43,11 +43,22 @@ type app struct {
 }
 
 func buildApp(getenv func(string) string, stderr io.Writer) (*app, error) {
+	return buildAppChecked(getenv, stderr, nil)
+}
+
+// buildAppChecked is buildApp with a check of the loaded settings that
+// runs before anything is opened.
+func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(config.Settings) error) (*app, error) {
 	// Settings and topology are both checked before either stops startup,
 	// so one run names every configuration problem.
 	settings, settingsErr := config.LoadSettings()
 	if settingsErr != nil && settings.Topology == "" && settings.TopologyFile == "" {
 		return nil, usageError{settingsErr}
+	}
+	if check != nil {
+		if err := check(settings); err != nil {
+			return nil, usageError{err}
+		}
 	}
 	doc, err := config.ReadTopology(settings)
 	if err != nil {
@@ -113,7 +124,11 @@ func (a *app) Close() error { return a.backends.Close() }
 func queueOptions(s config.Settings) map[string]queue.Options {
 	o := queue.DefaultOptions()
 	o.LockDuration, o.MaxDeliveryCount = s.LockDuration, s.MaxDeliveryCount
-	return map[string]queue.Options{galsync.QueuePulls: o, galsync.QueueInvites: o, galsync.QueueUpdates: o}
+	opts := map[string]queue.Options{}
+	for _, q := range galsync.Queues() {
+		opts[q] = o
+	}
+	return opts
 }
 
 func newLogger(s config.Settings, w io.Writer) *slog.Logger {

@@ -112,6 +112,21 @@ func LoadSettings() (Settings, error) {
 	return s, s.Validate()
 }
 
+// FunctionsHostProblems names the settings that do not suit the Azure
+// Functions host: its queue triggers read Service Bus, and its instances
+// come and go with their disks, so work sent to a local file would never
+// run and records kept in one would be lost.
+func (s Settings) FunctionsHostProblems() []error {
+	var errs []error
+	if s.QueueBackend != QueueServiceBus {
+		errs = append(errs, fmt.Errorf("%s_QUEUE_BACKEND is %q: under the Functions host the queue triggers read Azure Service Bus, so set it to %s (the embedded queue is for galsync local)", Prefix, s.QueueBackend, QueueServiceBus))
+	}
+	if s.StoreBackend != StoreCosmos {
+		errs = append(errs, fmt.Errorf("%s_STORE_BACKEND is %q: Functions instances do not share or keep a local file, so set it to %s (the embedded store is for galsync local)", Prefix, s.StoreBackend, StoreCosmos))
+	}
+	return errs
+}
+
 // Validate checks the settings, one error per problem.
 func (s Settings) Validate() error {
 	var errs []error

@@ -8,9 +8,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
+	"github.com/galsync/galsync/shared/identity"
 	"github.com/galsync/galsync/shared/store"
 )
 
@@ -122,11 +122,7 @@ func newClient(cfg Config, opts Options) (*azcosmos.Client, error) {
 	}
 	cred := opts.Credential
 	if cred == nil {
-		miOpts := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: azcore.ClientOptions{Transport: opts.Transport}}
-		if cfg.ClientID != "" {
-			miOpts.ID = azidentity.ClientID(cfg.ClientID)
-		}
-		mi, err := azidentity.NewManagedIdentityCredential(miOpts)
+		mi, err := identity.ManagedIdentity(cfg.ClientID, opts.Transport)
 		if err != nil {
 			return nil, fmt.Errorf("cosmos: managed identity: %w", err)
 		}

@@ -21,6 +21,8 @@ type LogReader interface {
 // latest such entry says why. Letters galsync cannot match (a pull, a
 // malformed message) are left as they are.
 func Explain(ctx context.Context, log LogReader, letters []Letter) error {
+	type user struct{ direction, id string }
+	read := map[user][]galsync.LogEntry{} // each user's log, read once
 	for i := range letters {
 		l := &letters[i]
 		if l.LastError != "" || l.SourceUser == "" || l.Direction == "" {
@@ -30,9 +32,13 @@ func Explain(ctx context.Context, log LogReader, letters []Letter) error {
 		if err != nil {
 			continue
 		}
-		entries, err := log.QueryLog(ctx, galsync.LogQuery{Direction: l.Direction, SourceUserID: l.SourceUser})
-		if err != nil {
-			return err
+		key := user{l.Direction, l.SourceUser}
+		entries, ok := read[key]
+		if !ok {
+			if entries, err = log.QueryLog(ctx, galsync.LogQuery{Direction: l.Direction, SourceUserID: l.SourceUser}); err != nil {
+				return err
+			}
+			read[key] = entries
 		}
 		for j := len(entries) - 1; j >= 0; j-- {
 			if e := entries[j]; e.Outcome == galsync.OutcomeFailed && e.Seq == seq {

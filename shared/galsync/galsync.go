@@ -16,6 +16,9 @@ const (
 	QueueUpdates = "updates"
 )
 
+// Queues are galsync's queues, in the order work flows through them.
+func Queues() []string { return []string{QueuePulls, QueueInvites, QueueUpdates} }
+
 // Error kinds shared by every port. Adapters wrap them so callers can test
 // with errors.Is.
 var (

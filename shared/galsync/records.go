@@ -1,6 +1,9 @@
 package galsync
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Cursor is where a direction's users/delta round stands. Link is the
 // @odata.nextLink of a round in progress or the @odata.deltaLink of the last
@@ -63,6 +66,10 @@ type Link struct {
 
 // Live reports whether the link stands for a guest that still exists and
 // is enabled in the target.
+// ClearClaim ends a worker's claim on the link (its write is done, or
+// given up).
+func (l *Link) ClearClaim() { l.ClaimedAt, l.ClaimSeq = time.Time{}, 0 }
+
 func (l Link) Live() bool { return l.State == LinkActive || l.State == LinkInviting }
 
 // RoundPage is what one delta page of a round leaves for the round's end:
@@ -149,4 +156,20 @@ type LogQuery struct {
 	Action       string
 	Since        time.Time
 	Limit        int
+}
+
+// ParseSince reads the start of a log query: a positive duration back from
+// now (24h, 90m) or an RFC 3339 time; "" is no start.
+func ParseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither a positive duration (24h) nor an RFC 3339 time (2026-11-26T09:00:00Z)", s)
+	}
+	return t, nil
 }

@@ -10,8 +10,13 @@ import (
 	"github.com/galsync/galsync/shared/galsync"
 )
 
-// managedIdentity is the app's own managed identity: system-assigned when
-// clientID is empty, else the user-assigned one with that client id.
+// ManagedIdentity is the app's own managed identity: system-assigned when
+// clientID is empty, else the user-assigned one with that client id. The
+// Azure backends (Service Bus, Cosmos DB) sign in with it too.
+func ManagedIdentity(clientID string, transport policy.Transporter) (*azidentity.ManagedIdentityCredential, error) {
+	return managedIdentity(clientID, Options{Transport: transport})
+}
+
 func managedIdentity(clientID string, opts Options) (*azidentity.ManagedIdentityCredential, error) {
 	o := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: azcore.ClientOptions{Transport: opts.Transport}}
 	if clientID != "" {

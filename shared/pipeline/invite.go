@@ -82,7 +82,7 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		// Release the claim, so the retry (or a replay) goes ahead at once
 		// instead of waiting for it to expire. If the invitation did reach
 		// Graph, the retry's lookup by address joins the guest it made.
-		link.ClaimedAt = time.Time{}
+		link.ClearClaim()
 		if _, rerr := w.Store.PutLink(ctx, link); rerr != nil {
 			w.Logger.Warn("invite worker: could not release the claim after a failure; it expires on its own",
 				"direction", d.Name, "sourceUser", item.SourceUserID, "err", rerr)
@@ -90,7 +90,8 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		return Outcome{}, err
 	}
 	link.TargetUserID, link.State, link.Applied, link.AppliedSeq = target.ID, galsync.LinkActive, applied, item.Seq
-	link.ClaimedAt, link.ClaimSeq, link.UpdatedAt = time.Time{}, 0, w.Now()
+	link.ClearClaim()
+	link.UpdatedAt = w.Now()
 	if _, err := w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("invite worker: record link: %w", err)
 	}

@@ -216,10 +216,7 @@ func (p *Provisioner) pendingAttributes(ctx context.Context, dir string, item ga
 	if err != nil {
 		return nil
 	}
-	changes := syncplan.Diff(l.Applied, item.Desired)
-	if l.State == galsync.LinkDisabled {
-		changes["accountEnabled"] = true
-	}
+	changes, _ := pendingChanges(l, item.Desired)
 	return slices.Sorted(maps.Keys(changes))
 }
 

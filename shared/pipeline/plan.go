@@ -180,12 +180,8 @@ func (pl *Planner) decide(ctx context.Context, d *Direction, u galsync.SourceUse
 			return a, fmt.Errorf("plan %s: look up guest: %w", d.Name, err)
 		}
 	case syncplan.VerdictUpdate:
-		changes := syncplan.Diff(link.Applied, dec.Item.Desired)
-		a.Action = galsync.ActionUpdate
-		if link.State == galsync.LinkDisabled {
-			a.Action = galsync.ActionReenable
-			changes["accountEnabled"] = true
-		}
+		var changes map[string]any
+		changes, a.Action = pendingChanges(*link, dec.Item.Desired)
 		if len(changes) == 0 {
 			a.Action = PlanUnchanged
 		}

@@ -55,6 +55,19 @@ func WorkMessage(item galsync.WorkItem) (queue.Message, error) {
 	}, nil
 }
 
+// PullWindowEnd is when the coalescing window holding now ends: the
+// NotBefore of the pull request PullMessage makes at now.
+func PullWindowEnd(now time.Time, window time.Duration) time.Time {
+	_, end := pullSlot(now, window)
+	return end
+}
+
+// pullSlot numbers now's window (from the Unix epoch) and gives its end.
+func pullSlot(now time.Time, window time.Duration) (int64, time.Time) {
+	slot := now.UnixNano() / int64(window)
+	return slot, time.Unix(0, (slot+1)*int64(window)).UTC()
+}
+
 // PullMessage is a pull request for a direction. Requests within one window
 // share their message id, so the queue's duplicate detection folds a burst
 // of them into one pull. A request folded in after the message was sent
@@ -65,8 +78,7 @@ func PullMessage(direction, trigger string, now time.Time, window time.Duration)
 	if window <= 0 {
 		return queue.Message{}, fmt.Errorf("pipeline: pull coalescing window must be positive, got %s", window)
 	}
-	slot := now.UnixNano() / int64(window)
-	end := time.Unix(0, (slot+1)*int64(window)).UTC()
+	slot, end := pullSlot(now, window)
 	body, err := json.Marshal(galsync.PullRequest{Direction: direction, Trigger: trigger, RequestedAt: now.UTC(), NotBefore: end})
 	if err != nil {
 		return queue.Message{}, fmt.Errorf("pipeline: encode pull request: %w", err)

@@ -119,6 +119,18 @@ func (w *Updater) waitForLink(ctx context.Context, dir, src string) (galsync.Lin
 	}
 }
 
+// pendingChanges is what converging a guest on desired writes: the
+// attributes that differ from what the link applied, and, for a disabled
+// guest, re-enabling it (action reenable, else update).
+func pendingChanges(link galsync.Link, desired galsync.Snapshot) (map[string]any, string) {
+	changes := syncplan.Diff(link.Applied, desired)
+	if link.State == galsync.LinkDisabled {
+		changes["accountEnabled"] = true
+		return changes, galsync.ActionReenable
+	}
+	return changes, galsync.ActionUpdate
+}
+
 // claimed: another write to this guest is in progress (a fresh claim).
 func (w *Updater) claimed(l galsync.Link) bool {
 	ttl := w.ClaimTTL
@@ -141,12 +153,7 @@ func (w *Updater) claim(ctx context.Context, link galsync.Link, item galsync.Wor
 }
 
 func (w *Updater) update(ctx context.Context, d *Direction, link galsync.Link, item galsync.WorkItem, invocationID string) (Outcome, error) {
-	changes := syncplan.Diff(link.Applied, item.Desired)
-	action := galsync.ActionUpdate
-	if link.State == galsync.LinkDisabled {
-		changes["accountEnabled"] = true
-		action = galsync.ActionReenable
-	}
+	changes, action := pendingChanges(link, item.Desired)
 	if len(changes) > 0 {
 		var err error
 		if link, err = w.claim(ctx, link, item); err != nil {
@@ -157,7 +164,7 @@ func (w *Updater) update(ctx context.Context, d *Direction, link galsync.Link, i
 			// A guest invited moments ago may not have reached every
 			// directory replica yet (Graph: "Processing delays"): retry
 			// rather than take it for deleted and invite again.
-			link.ClaimedAt, link.ClaimSeq = time.Time{}, 0
+			link.ClearClaim()
 			if _, perr := w.Store.PutLink(ctx, link); perr != nil {
 				w.Logger.Warn("update worker: could not release the claim", "direction", d.Name, "sourceUser", item.SourceUserID, "err", perr)
 			}
@@ -166,7 +173,7 @@ func (w *Updater) update(ctx context.Context, d *Direction, link galsync.Link, i
 		if errors.Is(err, galsync.ErrNotFound) {
 			// Someone deleted the guest in the target: record it and invite again.
 			link.State, link.UpdatedAt = galsync.LinkDeleted, w.Now()
-			link.ClaimedAt, link.ClaimSeq = time.Time{}, 0
+			link.ClearClaim()
 			if _, err := w.Store.PutLink(ctx, link); err != nil {
 				return Outcome{}, fmt.Errorf("update worker: record deleted guest: %w", err)
 			}
@@ -181,7 +188,7 @@ func (w *Updater) update(ctx context.Context, d *Direction, link galsync.Link, i
 		return Outcome{Action: galsync.ActionSkip, Reason: "unchanged"}, nil
 	}
 	link.Applied, link.AppliedSeq, link.State, link.UpdatedAt = item.Desired.Clone(), item.Seq, galsync.LinkActive, w.Now()
-	link.ClaimedAt, link.ClaimSeq = time.Time{}, 0
+	link.ClearClaim()
 	if _, err := w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("update worker: record applied snapshot: %w", err)
 	}
@@ -218,7 +225,7 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 		link.State = galsync.LinkDeleted
 	}
 	link.AppliedSeq, link.UpdatedAt = item.Seq, w.Now()
-	link.ClaimedAt, link.ClaimSeq = time.Time{}, 0
+	link.ClearClaim()
 	if _, err := w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("update worker: record %s: %w", action, err)
 	}

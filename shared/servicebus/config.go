@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/galsync/galsync/shared/config"
+	"github.com/galsync/galsync/shared/identity"
 )
 
 // The app settings a Service Bus connection is read from (the Azure
@@ -70,11 +70,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if credential != "" && !strings.EqualFold(credential, "managedidentity") {
 		return Config{}, fmt.Errorf("servicebus: %s is %q; the only supported value is managedidentity", settingCredential, credential)
 	}
-	opts := &azidentity.ManagedIdentityCredentialOptions{}
-	if clientID != "" {
-		opts.ID = azidentity.ClientID(clientID)
-	}
-	cred, err := azidentity.NewManagedIdentityCredential(opts)
+	cred, err := identity.ManagedIdentity(clientID, nil)
 	if err != nil {
 		return Config{}, fmt.Errorf("servicebus: managed identity for %s: %w", settingNamespace, err)
 	}

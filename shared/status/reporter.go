@@ -120,7 +120,7 @@ func (r *Reporter) settings() Reporter {
 		s.Now = time.Now
 	}
 	if len(s.Queues) == 0 {
-		s.Queues = []string{galsync.QueuePulls, galsync.QueueInvites, galsync.QueueUpdates}
+		s.Queues = galsync.Queues()
 	}
 	s.Window = positive(s.Window, DefaultWindow)
 	s.Bucket = positive(s.Bucket, DefaultBucket)

@@ -9,6 +9,7 @@ package sbtest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/galsync/galsync/shared/npminstall"
 	"github.com/galsync/galsync/shared/queue"
 )
 
@@ -78,7 +80,7 @@ func start(t testing.TB, b Broker) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := installOnce(dir); err != nil {
+	if err := install(dir); err != nil {
 		return 0, err
 	}
 	cmd := exec.Command(node, append([]string{"broker.js"}, args(b)...)...)
@@ -181,66 +183,15 @@ func brokerDir() (string, error) {
 	return dir, nil
 }
 
-var (
-	installMu   sync.Mutex
-	installDone bool
-)
-
-// installOnce installs the broker's npm dependencies unless present, once
-// per test process.
-func installOnce(dir string) error {
-	installMu.Lock()
-	defer installMu.Unlock()
-	if installDone {
-		return nil
-	}
-	if err := install(dir); err != nil {
-		return err
-	}
-	installDone = true
-	return nil
+// spec is the broker folder's install (see npminstall).
+func spec(dir string) npminstall.Spec {
+	return npminstall.Spec{Dir: dir, Inputs: []string{"package.json", "package-lock.json"},
+		Probe: filepath.Join("node_modules", "rhea", "package.json"), What: "the Service Bus test broker"}
 }
 
-// install runs npm ci in a fresh directory beside the broker and renames
-// its node_modules into place. Renaming onto an existing node_modules
-// fails, so when test processes install at once the first wins and the
-// others use its result.
-func install(dir string) error {
-	modules := filepath.Join(dir, "node_modules")
-	if installed(modules) {
-		return nil
-	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return errors.New("npm is not on PATH: the Service Bus test broker's dependencies are installed with npm (install nodejs and npm)")
-	}
-	tmp, err := os.MkdirTemp(dir, ".install-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	for _, f := range []string{"package.json", "package-lock.json"} {
-		data, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(tmp, f), data, 0o644); err != nil {
-			return err
-		}
-	}
-	cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
-	cmd.Dir = tmp
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("npm ci in %s: %w\n%s", dir, err, out)
-	}
-	if err := os.Rename(filepath.Join(tmp, "node_modules"), modules); err != nil {
-		if installed(modules) {
-			return nil // another process installed first
-		}
-		return fmt.Errorf("install the broker's dependencies: %w (remove %s if it is incomplete)", err, modules)
-	}
-	return nil
-}
+// install installs the broker's npm dependencies unless an install of the
+// current package-lock.json is there, once per test process.
+func install(dir string) error { return npminstall.Ensure(context.Background(), spec(dir)) }
 
 func installed(modules string) bool {
 	_, err := os.Stat(filepath.Join(modules, "rhea", "package.json"))
