@@ -52,7 +52,7 @@ func TestProvisionOnDemand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("report: %v\n%s", err, out)
 	}
-	if rep.Result != galsync.OutcomeSuccess || rep.SourceUserID != u.ID || rep.TargetUserID == "" {
+	if rep.Result != galsync.OutcomeSuccess || rep.SourceUserID != u.ID || rep.TargetUserID == "" || rep.Duration == "" {
 		t.Fatalf("report = %+v", rep)
 	}
 	var names []string

@@ -80,8 +80,9 @@ const (
 // Provision runs direction's pipeline for the user with this id or user
 // principal name. An error means the run could not be attempted (unknown
 // direction, store down); a failure of a step is in the report.
-func (p *Provisioner) Provision(ctx context.Context, direction, user, invocationID string) (Report, error) {
-	rep := Report{Direction: direction, StartedAt: p.Now(), Result: galsync.OutcomeSuccess}
+func (p *Provisioner) Provision(ctx context.Context, direction, user, invocationID string) (rep Report, err error) {
+	// Named results: the deferred Duration lands in the report returned.
+	rep = Report{Direction: direction, StartedAt: p.Now(), Result: galsync.OutcomeSuccess}
 	defer func() { rep.Duration = p.Now().Sub(rep.StartedAt).Round(time.Millisecond).String() }()
 	d, err := p.Directions.Get(direction)
 	if err != nil {
