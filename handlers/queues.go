@@ -6,15 +6,24 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/pipeline"
 )
 
 func deltaPull(d Deps) http.Handler {
-	return queueHandler(d.Logger, FuncDeltaPull, func(r *http.Request, body []byte, invocationID string) (string, error) {
-		req, err := galsync.DecodePullRequest(body)
+	return queueHandler(d, FuncDeltaPull, galsync.QueuePulls, func(r *http.Request, msg funcproto.ServiceBusMessage, invocationID string) (string, error) {
+		req, err := galsync.DecodePullRequest(msg.Body)
 		if err != nil {
 			return "", err
+		}
+		if req.Mode == galsync.PullSweep {
+			res, err := d.Sweeper.Sweep(r.Context(), req, invocationID)
+			if err != nil {
+				return "", err
+			}
+			return fmt.Sprintf("swept %s: %d page(s), %d guest(s) read: %d drifted, %d missing, %d conflict(s); finished=%t continued=%t",
+				req.Direction, res.Pages, res.Read, res.Drifted, res.Missing, res.Conflicts, res.Finished, res.Continued), nil
 		}
 		if err := holdUntil(r.Context(), req.NotBefore, d.Now(), d.notifyWindow()); err != nil {
 			return "", fmt.Errorf("pull %s: waiting for its window to close: %w", req.Direction, err)
@@ -23,9 +32,9 @@ func deltaPull(d Deps) http.Handler {
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("pulled %s: %d page(s), %d user(s): %d invite, %d update, %d deprovision, %d skipped; finished=%t paused=%t blocked=%t resynced=%t continued=%t superseded=%t",
-			req.Direction, res.Pages, res.Users, res.Invites, res.Updates, res.Deprovisions, res.Skipped,
-			res.RoundFinished, res.Paused, res.Blocked, res.Resynced, res.Continued, res.Superseded), nil
+		return fmt.Sprintf("pulled %s: %d page(s), %d user(s): %d invite, %d update, %d deprovision, %d unchanged, %d skipped; finished=%t paused=%t blocked=%t resynced=%t continued=%t superseded=%t sweep=%t",
+			req.Direction, res.Pages, res.Users, res.Invites, res.Updates, res.Deprovisions, res.Unchanged, res.Skipped,
+			res.RoundFinished, res.Paused, res.Blocked, res.Resynced, res.Continued, res.Superseded, res.SweepRequested), nil
 	})
 }
 
@@ -51,16 +60,26 @@ func holdUntil(ctx context.Context, notBefore, now time.Time, max time.Duration)
 
 type workFunc func(ctx context.Context, item galsync.WorkItem, invocationID string) (pipeline.Outcome, error)
 
-func inviteWorker(d Deps) http.Handler { return workHandler(d, FuncInviteWorker, d.Inviter.Handle) }
-func updateWorker(d Deps) http.Handler { return workHandler(d, FuncUpdateWorker, d.Updater.Handle) }
+func inviteWorker(d Deps) http.Handler {
+	return workHandler(d, FuncInviteWorker, galsync.QueueInvites, d.Inviter.Handle)
+}
 
-func workHandler(d Deps, function string, handle workFunc) http.Handler {
-	return queueHandler(d.Logger, function, func(r *http.Request, body []byte, invocationID string) (string, error) {
-		item, err := galsync.DecodeWorkItem(body)
+func updateWorker(d Deps) http.Handler {
+	return workHandler(d, FuncUpdateWorker, galsync.QueueUpdates, d.Updater.Handle)
+}
+
+// workHandler runs a worker on one work item and sends on what it hands
+// to the other worker.
+func workHandler(d Deps, function, queueName string, handle workFunc) http.Handler {
+	return queueHandler(d, function, queueName, func(r *http.Request, msg funcproto.ServiceBusMessage, invocationID string) (string, error) {
+		item, err := galsync.DecodeWorkItem(msg.Body)
 		if err != nil {
 			return "", err
 		}
 		out, err := handle(r.Context(), item, invocationID)
+		if err == nil && out.HandOff != nil {
+			err = pipeline.SendHandOff(r.Context(), d.Queue, out.HandOff)
+		}
 		if err != nil {
 			return "", fmt.Errorf("%s user %s seq %d: %w", item.Direction, item.SourceUserID, item.Seq, err)
 		}

@@ -21,8 +21,11 @@ type Deps struct {
 	Puller     *pipeline.Puller
 	Inviter    *pipeline.Inviter
 	Updater    *pipeline.Updater
-	Queue      queue.Sender
-	Now        galsync.Clock
+	Sweeper    *pipeline.Sweeper
+	// Retrier settles failed queue messages: rescheduled or parked.
+	Retrier *pipeline.Retrier
+	Queue   queue.Sender
+	Now     galsync.Clock
 	// PullCoalesceWindow folds pull requests of one direction within the
 	// window into one message.
 	PullCoalesceWindow time.Duration
@@ -54,10 +57,14 @@ const maxInvocationBytes = 1 << 20
 
 // Function names: the folders under functions/.
 const (
-	FuncDeltaTimer   = "delta-timer"
-	FuncDeltaPull    = "delta-pull"
-	FuncInviteWorker = "invite-worker"
-	FuncUpdateWorker = "update-worker"
+	FuncDeltaTimer = "delta-timer"
+	// FuncSweepTimer asks for the reconciliation sweep; FuncFullSyncTimer
+	// for a fresh full round of each source.
+	FuncSweepTimer    = "sweep-timer"
+	FuncFullSyncTimer = "full-sync-timer"
+	FuncDeltaPull     = "delta-pull"
+	FuncInviteWorker  = "invite-worker"
+	FuncUpdateWorker  = "update-worker"
 	// FuncGraphNotify and FuncGraphLifecycle are the subscriptions'
 	// notificationUrl and lifecycleNotificationUrl (routes notify and
 	// lifecycle); FuncSubscriptionTimer keeps the subscriptions.
@@ -75,10 +82,12 @@ const (
 // Routes maps each function name to its handler.
 func Routes(d Deps) map[string]http.Handler {
 	return map[string]http.Handler{
-		FuncDeltaTimer:   deltaTimer(d),
-		FuncDeltaPull:    deltaPull(d),
-		FuncInviteWorker: inviteWorker(d),
-		FuncUpdateWorker: updateWorker(d),
+		FuncDeltaTimer:    deltaTimer(d),
+		FuncSweepTimer:    sweepTimer(d),
+		FuncFullSyncTimer: fullSyncTimer(d),
+		FuncDeltaPull:     deltaPull(d),
+		FuncInviteWorker:  inviteWorker(d),
+		FuncUpdateWorker:  updateWorker(d),
 
 		FuncGraphNotify:       graphNotify(d),
 		FuncGraphLifecycle:    graphLifecycle(d),

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
@@ -16,15 +17,46 @@ import (
 // coalescing window share a message id, so overlapping ticks and
 // notifications fold into one.
 func deltaTimer(d Deps) http.Handler {
+	return directionTimer(d, FuncDeltaTimer, "a pull", func(dir string, now time.Time) (queue.Message, error) {
+		return pipeline.PullMessage(dir, "timer", now, d.PullCoalesceWindow)
+	})
+}
+
+// sweepTimer asks for a sweep of every direction: each linked guest is
+// compared with its desired state, and work is sent for those that
+// differ. Ticks within one minute (a retried timer) fold into one sweep.
+func sweepTimer(d Deps) http.Handler {
+	return directionTimer(d, FuncSweepTimer, "a sweep", func(dir string, now time.Time) (queue.Message, error) {
+		m, err := pipeline.SweepMessage(dir, "timer", now)
+		m.ID = pipeline.MessageID(fmt.Sprintf("sweep:%s:timer:%d", dir, now.Unix()/60))
+		return m, err
+	})
+}
+
+// fullSyncTimer asks for a fresh full round of every direction's source,
+// which catches what incremental rounds miss (Graph documents that, with
+// $select, a restored user may not surface in delta:
+// learn.microsoft.com/graph/delta-query-users, "Known limitations").
+func fullSyncTimer(d Deps) http.Handler {
+	return directionTimer(d, FuncFullSyncTimer, "a full round", func(dir string, now time.Time) (queue.Message, error) {
+		m, err := pipeline.FullRoundMessage(dir, "timer", now)
+		m.ID = pipeline.MessageID(fmt.Sprintf("full:%s:timer:%d", dir, now.Unix()/60))
+		return m, err
+	})
+}
+
+// directionTimer is a timer function that sends one pulls-queue message per
+// direction.
+func directionTimer(d Deps, function, what string, message func(dir string, now time.Time) (queue.Message, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inv, err := funcproto.Decode(r, maxInvocationBytes)
 		if err != nil {
-			fail(w, d.Logger, FuncDeltaTimer, "", galsync.Permanent(err))
+			fail(w, d.Logger, function, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
 			return
 		}
 		info, err := inv.Timer("timer")
 		if err != nil {
-			fail(w, d.Logger, FuncDeltaTimer, inv.InvocationID, galsync.Permanent(err))
+			fail(w, d.Logger, function, inv.InvocationID, galsync.Permanent(err))
 			return
 		}
 		names := make([]string, 0, len(d.Directions))
@@ -32,20 +64,21 @@ func deltaTimer(d Deps) http.Handler {
 			names = append(names, name)
 		}
 		slices.Sort(names)
+		now := d.Now()
 		msgs := make([]queue.Message, 0, len(names))
 		for _, name := range names {
-			m, err := pipeline.PullMessage(name, "timer", d.Now(), d.PullCoalesceWindow)
+			m, err := message(name, now)
 			if err != nil {
-				fail(w, d.Logger, FuncDeltaTimer, inv.InvocationID, err)
+				fail(w, d.Logger, function, inv.InvocationID, err)
 				return
 			}
 			msgs = append(msgs, m)
 		}
 		if err := d.Queue.Send(r.Context(), galsync.QueuePulls, msgs...); err != nil {
-			fail(w, d.Logger, FuncDeltaTimer, inv.InvocationID, fmt.Errorf("enqueue pulls: %w", err))
+			fail(w, d.Logger, function, inv.InvocationID, fmt.Errorf("enqueue: %w", err))
 			return
 		}
 		funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Logs: []string{
-			fmt.Sprintf("requested a pull of %d direction(s) (past due: %t)", len(msgs), info.IsPastDue)}})
+			fmt.Sprintf("requested %s of %d direction(s) (past due: %t)", what, len(msgs), info.IsPastDue)}})
 	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/galsync/galsync/functions"
 	"github.com/galsync/galsync/handlers"
+	"github.com/galsync/galsync/shared/deadletter"
 	"github.com/galsync/galsync/shared/funchost"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/pipeline"
@@ -172,7 +173,7 @@ func runLocal(ctx context.Context, a *app, o localOptions, getenv func(string) s
 		return err
 	}
 	if deadAfter > deadBefore {
-		return fmt.Errorf("%d message(s) were dead-lettered in this run (%d in all); read their reasons with the queue's dead-letter tools", deadAfter-deadBefore, deadAfter)
+		return fmt.Errorf("%d message(s) were dead-lettered or parked in this run (%d in all); read their reasons with galsync dlq list", deadAfter-deadBefore, deadAfter)
 	}
 	return nil
 }
@@ -211,7 +212,7 @@ func waitIdle(ctx context.Context, a *app, every time.Duration, quiet int) error
 		case <-t.C:
 		}
 		calm++
-		for _, q := range galsync.Queues() {
+		for _, q := range galsync.WorkQueues() {
 			active, err := queue.Count(ctx, a.queue, q, 1)
 			if err != nil || active > 0 {
 				calm = 0
@@ -222,10 +223,12 @@ func waitIdle(ctx context.Context, a *app, every time.Duration, quiet int) error
 	return nil
 }
 
+// deadLettered counts the messages that need an operator: dead-lettered
+// by the broker, or parked by galsync.
 func deadLettered(ctx context.Context, a *app) (int, error) {
 	total := 0
 	for _, q := range galsync.Queues() {
-		dead, err := queue.Count(ctx, a.queue, queue.DeadLetterQueue(q), 100000)
+		dead, err := queue.Count(ctx, a.queue, deadletter.Source(q), 100000)
 		if err != nil {
 			return 0, fmt.Errorf("queue %s: %w", q, err)
 		}
@@ -262,7 +265,7 @@ func reportProgress(ctx context.Context, a *app, w io.Writer, every time.Duratio
 		case <-t.C:
 		}
 		line := a.tally.Summary().String() + "\n  queues:"
-		for _, q := range galsync.Queues() {
+		for _, q := range galsync.WorkQueues() {
 			active, err := queue.Count(ctx, a.queue, q, 100000)
 			if err != nil {
 				continue
@@ -272,6 +275,9 @@ func reportProgress(ctx context.Context, a *app, w io.Writer, every time.Duratio
 				continue
 			}
 			line += fmt.Sprintf(" %s %d (dead-lettered %d)", q, active, dead)
+		}
+		if parked, err := queue.Count(ctx, a.queue, galsync.QueueParked, 100000); err == nil {
+			line += fmt.Sprintf(", parked %d", parked)
 		}
 		if line != last {
 			fmt.Fprintf(w, "%s %s\n", time.Now().Format("15:04:05"), line)

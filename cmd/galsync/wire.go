@@ -96,11 +96,20 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 		Directions: catalog,
 		Puller: &pipeline.Puller{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
 			Budget: settings.PullBudget, Users: graphClient, Logger: logger},
-		Inviter: &pipeline.Inviter{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
-			ClaimTTL: settings.InviteClaimTTL, Logger: logger},
-		Updater: &pipeline.Updater{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
-			InviteWait: 5 * time.Second, ClaimTTL: settings.InviteClaimTTL, Logger: logger},
+		Inviter: &pipeline.Inviter{Directions: catalog, Store: st, Graph: graphClient, Source: graphClient, Queue: b.queue, Now: now,
+			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Logger: logger},
+		Updater: &pipeline.Updater{Directions: catalog, Store: st, Graph: graphClient, Source: graphClient, Now: now,
+			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Logger: logger},
+		Sweeper: &pipeline.Sweeper{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
+			Budget: settings.PullBudget, Logger: logger},
+		Retrier: &pipeline.Retrier{Queue: b.queue, Log: st, Now: now, Logger: logger,
+			Policy: pipeline.RetryPolicy{Budget: settings.RetryBudget, MinDelay: settings.RetryMinDelay, MaxDelay: settings.RetryMaxDelay}},
 		Queue: b.queue, Now: now, PullCoalesceWindow: settings.PullCoalesceWindow, Logger: logger,
+	}
+	for _, d := range catalog {
+		for _, w := range d.Rules.Warnings {
+			logger.Warn("direction "+d.Name+": "+w, "direction", d.Name)
+		}
 	}
 	// The subscriptions manager is set even with notifications off: it then
 	// removes galsync's subscriptions.
@@ -109,7 +118,7 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 	deps.Subscriptions, deps.SubscriptionRecords, deps.NotifyCoalesceWindow = subs, st, settings.NotifyCoalesceWindow
 	a := &app{settings: settings, catalog: catalog, backends: b, tally: tally, deps: deps, logger: logger,
 		provisioner: &pipeline.Provisioner{Directions: catalog, Store: st, Source: graphClient, Graph: graphClient, Now: now,
-			ClaimTTL: settings.InviteClaimTTL, InviteWait: 5 * time.Second, Logger: logger},
+			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Logger: logger},
 		planner:       &pipeline.Planner{Directions: catalog, Store: b.store, Graph: graphClient},
 		approval:      &pipeline.Approval{Directions: catalog, Store: b.store, Queue: b.queue, Now: now},
 		subscriptions: subs,

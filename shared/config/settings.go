@@ -77,6 +77,25 @@ type Settings struct {
 	// any request's window to close.
 	NotifyCoalesceWindow time.Duration `envconfig:"NOTIFY_COALESCE_WINDOW" default:"1s"`
 
+	// RetryBudget bounds how long a transient failure is retried (each
+	// retry a scheduled message, RetryMinDelay to RetryMaxDelay apart with
+	// exponential backoff and jitter); past it the work is parked for an
+	// operator (galsync dlq).
+	RetryBudget   time.Duration `envconfig:"RETRY_BUDGET" default:"24h"`
+	RetryMinDelay time.Duration `envconfig:"RETRY_MIN_DELAY" default:"2s"`
+	RetryMaxDelay time.Duration `envconfig:"RETRY_MAX_DELAY" default:"15m"`
+	// ReplicationWait: how long after an invitation the new guest is first
+	// read (Graph may not show it on every replica at once), and between
+	// such reads.
+	ReplicationWait time.Duration `envconfig:"REPLICATION_WAIT" default:"3s"`
+	// SweepSchedule is the sweep-timer's six-field NCRONTAB: every linked
+	// guest compared with its desired state (function.json:
+	// %GALSYNC_SWEEP_SCHEDULE%). FullSyncSchedule is the full-sync-timer's:
+	// a fresh full round of each source, which catches what incremental
+	// rounds miss.
+	SweepSchedule    string `envconfig:"SWEEP_SCHEDULE" default:"0 30 2 * * *"`
+	FullSyncSchedule string `envconfig:"FULL_SYNC_SCHEDULE" default:"0 30 3 * * 0"`
+
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
 }
@@ -155,7 +174,9 @@ func (s Settings) Validate() error {
 		name string
 		v    time.Duration
 	}{{"PULL_BUDGET", s.PullBudget}, {"PULL_COALESCE_WINDOW", s.PullCoalesceWindow}, {"INVITE_CLAIM_TTL", s.InviteClaimTTL},
-		{"LOG_RETENTION", s.LogRetention}, {"LOCK_DURATION", s.LockDuration}, {"NOTIFY_COALESCE_WINDOW", s.NotifyCoalesceWindow}} {
+		{"LOG_RETENTION", s.LogRetention}, {"LOCK_DURATION", s.LockDuration}, {"NOTIFY_COALESCE_WINDOW", s.NotifyCoalesceWindow},
+		{"RETRY_BUDGET", s.RetryBudget}, {"RETRY_MIN_DELAY", s.RetryMinDelay}, {"RETRY_MAX_DELAY", s.RetryMaxDelay},
+		{"REPLICATION_WAIT", s.ReplicationWait}} {
 		if d.v <= 0 {
 			bad(d.name, "must be a positive duration such as 30s or 5m, got %s", d.v)
 		}
@@ -171,8 +192,14 @@ func (s Settings) Validate() error {
 	if s.LifecycleURL != "" && s.NotifyURL == "" {
 		bad("LIFECYCLE_URL", "is set but GALSYNC_NOTIFY_URL is not: lifecycle notifications need a subscription")
 	}
-	if strings.TrimSpace(s.SubscriptionSchedule) == "" {
-		bad("SUBSCRIPTION_SCHEDULE", "must not be empty")
+	for _, sch := range []struct{ name, v string }{{"SUBSCRIPTION_SCHEDULE", s.SubscriptionSchedule},
+		{"SWEEP_SCHEDULE", s.SweepSchedule}, {"FULL_SYNC_SCHEDULE", s.FullSyncSchedule}, {"DELTA_SCHEDULE", s.DeltaSchedule}} {
+		if strings.TrimSpace(sch.v) == "" {
+			bad(sch.name, "must not be empty")
+		}
+	}
+	if s.RetryMaxDelay < s.RetryMinDelay {
+		bad("RETRY_MAX_DELAY", "must not be shorter than GALSYNC_RETRY_MIN_DELAY (%s), got %s", s.RetryMinDelay, s.RetryMaxDelay)
 	}
 	if s.MaxDeliveryCount < 1 {
 		bad("MAX_DELIVERY_COUNT", "must be at least 1")

@@ -252,7 +252,7 @@ func TestReservedKeyCharacters(t *testing.T) {
 	ctx := t.Context()
 	keys := []string{"a/b", "a%2Fb", `a\b`, "a?b", "a#b", "a b", "ünï"}
 	for i, k := range keys {
-		if _, err := s.PutLink(ctx, galsync.Link{Direction: "d/1", SourceUserID: k, AppliedSeq: int64(i)}); err != nil {
+		if _, err := s.PutLink(ctx, galsync.Link{Direction: "d/1", SourceUserID: k, SourceSeq: int64(i)}); err != nil {
 			t.Fatalf("put link %q: %v", k, err)
 		}
 		if _, err := s.PutCursor(ctx, cursor(k, int64(i))); err != nil {
@@ -261,7 +261,7 @@ func TestReservedKeyCharacters(t *testing.T) {
 	}
 	for i, k := range keys {
 		l, err := s.GetLink(ctx, "d/1", k)
-		if err != nil || l.SourceUserID != k || l.AppliedSeq != int64(i) {
+		if err != nil || l.SourceUserID != k || l.SourceSeq != int64(i) {
 			t.Errorf("link %q read back %+v, %v", k, l, err)
 		}
 		c, err := s.GetCursor(ctx, k)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/queue"
 )
 
@@ -41,6 +42,21 @@ type ReplayQueue interface {
 	Send(ctx context.Context, queue string, msgs ...queue.Message) error
 }
 
+// ReasonParked is the reason of a letter galsync parked itself: a custom
+// handler cannot dead-letter the message the Functions host gave it, so
+// galsync completes it and keeps a copy in galsync.QueueParked (the
+// description says why: Graph's code and message, or the retry budget).
+const ReasonParked = "Parked"
+
+// Source is the queue a main queue's letters are read from: its
+// dead-letter subqueue, or galsync.QueueParked itself.
+func Source(mainQueue string) string {
+	if mainQueue == galsync.QueueParked {
+		return mainQueue
+	}
+	return queue.DeadLetterQueue(mainQueue)
+}
+
 // DefaultMaxReplays is how many times a message is replayed before Replay
 // refuses it without Force: a message that failed that often needs a person.
 const DefaultMaxReplays = 5
@@ -50,8 +66,12 @@ const replaySuffix = "/replay-"
 
 // Letter is a dead-lettered message, as operators see it.
 type Letter struct {
-	// Queue is the main queue the message was dead-lettered from.
-	Queue          string    `json:"queue"`
+	// Queue is the main queue the message was dead-lettered from, or
+	// galsync.QueueParked for a message galsync parked.
+	Queue string `json:"queue"`
+	// Origin is the queue a replay sends the message to: Queue, or the
+	// queue a parked message was parked from.
+	Origin         string    `json:"origin,omitempty"`
 	SequenceNumber int64     `json:"sequenceNumber"`
 	MessageID      string    `json:"messageId"`
 	Direction      string    `json:"direction,omitempty"`
@@ -74,10 +94,15 @@ type Letter struct {
 // newLetter describes a dead letter peeked or received from queue's
 // dead-letter subqueue. Text that may quote an address is redacted.
 func newLetter(mainQueue string, d queue.Delivery) Letter {
+	reason, description := d.DeadLetterReason, d.DeadLetterDescription
+	origin := mainQueue
+	if mainQueue == galsync.QueueParked {
+		reason, description, origin = ReasonParked, d.Properties[queue.PropParkedReason], d.Properties[queue.PropParkedFrom]
+	}
 	return Letter{
-		Queue: mainQueue, SequenceNumber: d.SequenceNumber, MessageID: d.ID,
+		Queue: mainQueue, Origin: origin, SequenceNumber: d.SequenceNumber, MessageID: d.ID,
 		Direction: direction(d), SourceUser: d.Properties[queue.PropSourceUser],
-		Reason: Redact(d.DeadLetterReason), Description: Redact(d.DeadLetterDescription),
+		Reason: Redact(reason), Description: Redact(description),
 		LastError: Redact(d.Properties[queue.PropLastError]), ReplayCount: replayCount(d),
 		DeliveryCount: d.DeliveryCount, EnqueuedAt: d.EnqueuedAt, Subject: d.Subject,
 		ContentType: d.ContentType, CorrelationID: d.CorrelationID, Properties: redactedProperties(d.Properties),

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/galsync/galsync/shared/queue"
 )
 
 // Options are what every operation takes.
@@ -73,7 +71,7 @@ func scan(ctx context.Context, p Peeker, o Options, keep func(Letter) bool) erro
 	for _, q := range o.Queues {
 		var from int64
 		for {
-			page, err := p.Peek(ctx, queue.DeadLetterQueue(q), from, peekPage)
+			page, err := p.Peek(ctx, Source(q), from, peekPage)
 			if err != nil {
 				return fmt.Errorf("deadletter: read the dead letters of %s: %w", q, err)
 			}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
+	"time"
 
+	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/queue"
 )
 
@@ -70,14 +73,29 @@ func Replay(ctx context.Context, q ReplayQueue, o ReplayOptions) (Report, error)
 // stored cursor). The other order could lose the message to a crash.
 func replayBatch(q ReplayQueue) settleBatch {
 	return func(ctx context.Context, mainQueue string, ds []queue.Delivery) (map[int64]bool, error) {
-		copies := make([]queue.Message, len(ds))
-		for i, d := range ds {
-			copies[i] = replayCopy(d)
+		byQueue := map[string][]queue.Message{}
+		var order []string
+		var sendable []queue.Delivery
+		for _, d := range ds {
+			to := mainQueue
+			if mainQueue == galsync.QueueParked {
+				to = d.Properties[queue.PropParkedFrom]
+				if !slices.Contains(galsync.WorkQueues(), to) {
+					continue // nowhere to send it: left parked
+				}
+			}
+			if _, ok := byQueue[to]; !ok {
+				order = append(order, to)
+			}
+			byQueue[to] = append(byQueue[to], replayCopy(d))
+			sendable = append(sendable, d)
 		}
-		if err := q.Send(ctx, mainQueue, copies...); err != nil {
-			return nil, fmt.Errorf("deadletter: send %d replayed message(s) to %s: %w", len(copies), mainQueue, err)
+		for _, to := range order {
+			if err := q.Send(ctx, to, byQueue[to]...); err != nil {
+				return nil, fmt.Errorf("deadletter: send %d replayed message(s) to %s: %w", len(byQueue[to]), to, err)
+			}
 		}
-		return completeAll(ctx, q, ds)
+		return completeAll(ctx, q, sendable)
 	}
 }
 
@@ -89,7 +107,12 @@ func replayCopy(d queue.Delivery) queue.Message {
 		props = map[string]string{}
 	}
 	props[queue.PropReplayCount] = strconv.Itoa(n)
+	// A replay starts its retries afresh, and is no longer parked.
+	for _, k := range []string{queue.PropAttempt, queue.PropRetrySince, queue.PropParkedFrom, queue.PropParkedReason} {
+		delete(props, k)
+	}
 	m := d.Message
+	m.ScheduledAt = time.Time{}
 	m.ID, m.Properties = ReplayID(d.ID, n), props
 	return m
 }

@@ -63,7 +63,7 @@ func settle(ctx context.Context, s Settler, o Options, op string, r *Report, act
 // are held, locked, until the end: released at once, they would be received
 // again and again.
 func drain(ctx context.Context, s Settler, mainQueue string, want map[int64]int, act settleBatch) (err error) {
-	dlq := queue.DeadLetterQueue(mainQueue)
+	dlq := Source(mainQueue)
 	var held heldLocks
 	defer func() {
 		// Release even when cancelled: a held message must not wait for

@@ -101,7 +101,10 @@ func Open(path string, opts Options) (*DB, error) {
 func withDefaults(o Options) (Options, error) {
 	if o.Queues == nil {
 		d := queue.DefaultOptions()
-		o.Queues = map[string]queue.Options{galsync.QueuePulls: d, galsync.QueueInvites: d, galsync.QueueUpdates: d}
+		o.Queues = map[string]queue.Options{}
+		for _, q := range galsync.Queues() {
+			o.Queues[q] = d
+		}
 	}
 	queues := make(map[string]queue.Options, len(o.Queues))
 	for name, qo := range o.Queues {

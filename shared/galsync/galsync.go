@@ -16,8 +16,19 @@ const (
 	QueueUpdates = "updates"
 )
 
-// Queues are galsync's queues, in the order work flows through them.
-func Queues() []string { return []string{QueuePulls, QueueInvites, QueueUpdates} }
+// QueueParked holds the work galsync set aside after a permanent failure,
+// or after its retries outlasted the retry budget: a custom handler cannot
+// dead-letter the message the Functions host gave it, so galsync completes
+// that message and parks a copy here, with the reason, for an operator
+// (galsync dlq list|show|replay|purge). Nothing consumes it.
+const QueueParked = "parked"
+
+// Queues are galsync's queues, in the order work flows through them, then
+// the parking queue.
+func Queues() []string { return []string{QueuePulls, QueueInvites, QueueUpdates, QueueParked} }
+
+// WorkQueues are the queues a function consumes.
+func WorkQueues() []string { return []string{QueuePulls, QueueInvites, QueueUpdates} }
 
 // Error kinds shared by every port. Adapters wrap them so callers can test
 // with errors.Is.
@@ -51,6 +62,51 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p *PermanentError
 	return errors.As(err, &p)
+}
+
+// RetryableError is a transient failure that should be tried again, not
+// before After (Graph's Retry-After, a replication delay, a claim held by
+// another worker). Zero After leaves the delay to the backoff.
+type RetryableError struct {
+	Err   error
+	After time.Duration
+}
+
+func (e *RetryableError) Error() string { return e.Err.Error() }
+func (e *RetryableError) Unwrap() error { return e.Err }
+
+// RetryAfter wraps err as a RetryableError.
+func RetryAfter(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &RetryableError{Err: err, After: after}
+}
+
+// RetryDelay reports the delay a RetryableError in err's chain asks for,
+// and whether there is one.
+func RetryDelay(err error) (time.Duration, bool) {
+	var r *RetryableError
+	if errors.As(err, &r) {
+		return r.After, true
+	}
+	return 0, false
+}
+
+// RefusedError is a write the target refused because of one attribute
+// (Graph's 400 naming it): the other attributes can still be written.
+// It is permanent for that attribute.
+type RefusedError struct {
+	Attribute string
+	Err       error
+}
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
+// Refused wraps err as the target's refusal of attribute.
+func Refused(attribute string, err error) error {
+	return &RefusedError{Attribute: attribute, Err: err}
 }
 
 // Clock is injected wherever time matters so tests can move it.

@@ -12,35 +12,72 @@ import (
 // body property named like a system key (messageId, deliveryCount, sys, ...)
 // would overwrite it. Keep these field names clear of those.
 
-// PullRequest asks delta-pull to pull one direction.
+// Pull modes.
+const (
+	// PullDelta reads the direction's changes from its cursor (the default).
+	PullDelta = ""
+	// PullFull starts a fresh full round of the source (users/delta
+	// without a token) unless one is already in progress: it catches what
+	// incremental rounds miss.
+	PullFull = "full"
+	// PullSweep compares every linked guest in the target with its desired
+	// state and sends work for those that differ.
+	PullSweep = "sweep"
+)
+
+// PullRequest asks delta-pull to pull one direction, or to sweep it.
 type PullRequest struct {
 	Direction   string    `json:"direction"`
 	Trigger     string    `json:"trigger"`
+	Mode        string    `json:"mode,omitempty"`
 	RequestedAt time.Time `json:"requestedAt,omitzero"`
 	// NotBefore is the end of the coalescing window the request was folded
 	// into: later requests of the window are dropped as duplicates, so the
 	// pull waits until then to cover them too. Zero means "at once".
 	NotBefore time.Time `json:"notBefore,omitzero"`
+	// Sweep continues a sweep: the round it belongs to and the target page
+	// to read next.
+	Sweep *SweepCursor `json:"sweep,omitempty"`
+}
+
+// SweepCursor is where a sweep that ran out of its budget stands.
+type SweepCursor struct {
+	Round string `json:"round"`
+	// Link is the @odata.nextLink of the next page of target users.
+	Link string `json:"link"`
+	Page int    `json:"page"`
 }
 
 // Work item kinds.
 const (
-	WorkUpsert      = "upsert"
+	// WorkUpsert: the source user was observed in scope (Source holds what
+	// was read); its guest should exist and match the mapping.
+	WorkUpsert = "upsert"
+	// WorkReconcile: compare the guest with its desired state from the
+	// newest source state galsync knows (the sweep, and operators).
+	WorkReconcile = "reconcile"
+	// WorkDeprovision: retire the guest per the direction's policy.
 	WorkDeprovision = "deprovision"
 )
 
-// WorkItem is a change for one source user in one direction, carried on the
-// invites and updates queues. Desired is the full desired guest snapshot.
+// WorkItem names one source user to reconcile in one direction, carried on
+// the invites and updates queues. It is level-based: the worker computes
+// the desired guest with the mapping in force when it runs, from the
+// newest source state known (Source here, or the link's, whichever is
+// newer), reads the guest in the target and writes only the difference.
+// So a replay after a fix converges and a stale or duplicated item writes
+// nothing.
 type WorkItem struct {
-	Direction    string   `json:"direction"`
-	SourceUserID string   `json:"sourceUserId"`
-	Seq          int64    `json:"seq"`
-	Kind         string   `json:"kind"`
-	Desired      Snapshot `json:"desired,omitempty"`
-	// InviteAddress is the address the invitation goes to (the source mail,
-	// or the UPN across clouds). It is also the join key.
-	InviteAddress string `json:"inviteAddress,omitempty"`
-	Reason        string `json:"reason,omitempty"`
+	Direction    string `json:"direction"`
+	SourceUserID string `json:"sourceUserId"`
+	// Seq orders the observations of one direction: the pull numbers them
+	// as it reads them.
+	Seq  int64  `json:"seq"`
+	Kind string `json:"kind"`
+	// Source holds the source user's selected attributes as observed
+	// (upsert); empty for reconcile and deprovision.
+	Source Snapshot `json:"source,omitempty"`
+	Reason string   `json:"reason,omitempty"`
 }
 
 // MessageID is the queue message id of a work item: the same change re-read
@@ -58,17 +95,20 @@ func (w WorkItem) Validate() error {
 	if w.SourceUserID == "" {
 		errs = append(errs, errors.New("sourceUserId is missing"))
 	}
-	if w.Seq <= 0 {
-		errs = append(errs, errors.New("seq must be positive"))
+	if w.Seq < 0 {
+		errs = append(errs, errors.New("seq must not be negative"))
 	}
 	switch w.Kind {
 	case WorkUpsert:
-		if w.InviteAddress == "" {
-			errs = append(errs, errors.New("upsert without inviteAddress"))
+		if len(w.Source) == 0 {
+			errs = append(errs, errors.New("upsert without source attributes"))
 		}
-	case WorkDeprovision:
+		if w.Seq == 0 {
+			errs = append(errs, errors.New("upsert without seq"))
+		}
+	case WorkReconcile, WorkDeprovision:
 	default:
-		errs = append(errs, fmt.Errorf("kind %q is neither %q nor %q", w.Kind, WorkUpsert, WorkDeprovision))
+		errs = append(errs, fmt.Errorf("kind %q is none of %q, %q, %q", w.Kind, WorkUpsert, WorkReconcile, WorkDeprovision))
 	}
 	return errors.Join(errs...)
 }
@@ -91,8 +131,24 @@ func DecodePullRequest(body []byte) (PullRequest, error) {
 	if err := strictUnmarshal(body, &p); err != nil {
 		return p, Permanent(fmt.Errorf("pull request: %w", err))
 	}
+	var errs []error
 	if p.Direction == "" {
-		return p, Permanent(errors.New("pull request: direction is missing"))
+		errs = append(errs, errors.New("direction is missing"))
+	}
+	switch p.Mode {
+	case PullDelta, PullFull:
+		if p.Sweep != nil {
+			errs = append(errs, errors.New("a sweep cursor on a pull that is not a sweep"))
+		}
+	case PullSweep:
+		if p.Sweep != nil && (p.Sweep.Round == "" || p.Sweep.Link == "") {
+			errs = append(errs, errors.New("sweep cursor without round or link"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("mode %q is none of %q, %q, %q", p.Mode, PullDelta, PullFull, PullSweep))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return p, Permanent(fmt.Errorf("pull request: %w", err))
 	}
 	return p, nil
 }

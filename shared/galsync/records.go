@@ -14,6 +14,9 @@ type Cursor struct {
 	// Full is true while the current round started without a delta token
 	// (first sync or resync); at its end, linked users not seen are removed.
 	Full bool `json:"full,omitempty"`
+	// FullRequested: a full round was asked for (the weekly schedule); the
+	// next round starts without a token.
+	FullRequested bool `json:"fullRequested,omitempty"`
 	// Round identifies the round in progress; RoundPages are keyed by it.
 	Round string `json:"round,omitempty"`
 	// Page counts the pages already processed in the current round.
@@ -26,8 +29,12 @@ type Cursor struct {
 	DeltaObtainedAt time.Time `json:"deltaObtainedAt,omitzero"`
 	RoundStartedAt  time.Time `json:"roundStartedAt,omitzero"`
 	LastResyncAt    time.Time `json:"lastResyncAt,omitzero"`
-	ResyncReason    string    `json:"resyncReason,omitempty"`
-	UpdatedAt       time.Time `json:"updatedAt,omitzero"`
+	// Config is the fingerprint of the direction's mapping and worker
+	// settings the cursor's rounds ran under: when it changes, a sweep
+	// compares every guest with its new desired state.
+	Config       string    `json:"config,omitempty"`
+	ResyncReason string    `json:"resyncReason,omitempty"`
+	UpdatedAt    time.Time `json:"updatedAt,omitzero"`
 	// ETag is the store's version of the record; a write with a stale ETag
 	// fails with ErrConflict. Empty on a write means "create".
 	ETag string `json:"-"`
@@ -42,21 +49,43 @@ const (
 	LinkActive   LinkState = "active"
 	LinkDisabled LinkState = "disabled"
 	LinkDeleted  LinkState = "deleted"
+	// LinkConflict: the target holds the address as a user galsync will not
+	// take over (an internal member); Conflict says why and what to do. It
+	// is looked at again when the source user changes or at a sweep.
+	LinkConflict LinkState = "conflict"
 )
 
 // Link records that source user SourceUserID is TargetUserID in a direction,
-// and what was last applied to it.
+// the newest source state galsync knows of that user, and how far the guest
+// has been reconciled with it.
 type Link struct {
 	Direction    string    `json:"direction"`
 	SourceUserID string    `json:"sourceUserId"`
 	TargetUserID string    `json:"targetUserId,omitempty"`
 	State        LinkState `json:"state"`
-	// AppliedSeq is the sequence number of the last work item applied; older
-	// items change nothing.
-	AppliedSeq int64    `json:"appliedSeq"`
-	Applied    Snapshot `json:"applied,omitempty"`
-	// ClaimedAt and ClaimSeq say when, and for which work item, an invite
-	// worker claimed the link (State inviting).
+	// Source is the newest observed source state (the selected
+	// attributes) and SourceSeq its sequence number: a work item older
+	// than it reconciles from it instead of its own.
+	Source    Snapshot `json:"source,omitempty"`
+	SourceSeq int64    `json:"sourceSeq,omitempty"`
+	// ReconciledSeq is the SourceSeq the guest was last found or made to
+	// match, under the configuration whose fingerprint is ReconciledConfig.
+	ReconciledSeq    int64     `json:"reconciledSeq,omitempty"`
+	ReconciledConfig string    `json:"reconciledConfig,omitempty"`
+	ReconciledAt     time.Time `json:"reconciledAt,omitzero"`
+	// InvitedAt is when galsync invited (or converted) the guest: Graph may
+	// not show a user that new for a while (replication), so a 404 then is
+	// not a deletion.
+	InvitedAt time.Time `json:"invitedAt,omitzero"`
+	// Refused are the attributes Graph refused to write, by target
+	// attribute: they are left out until the mapping or the source value
+	// changes (the fingerprint).
+	Refused map[string]Refusal `json:"refused,omitempty"`
+	// Conflict explains a LinkConflict.
+	Conflict string `json:"conflict,omitempty"`
+	// ClaimedAt and ClaimSeq say when, and for which work item, a worker
+	// claimed the link to write to the guest (an invitation while State is
+	// inviting).
 	ClaimedAt time.Time `json:"claimedAt,omitzero"`
 	ClaimSeq  int64     `json:"claimSeq,omitempty"`
 	CreatedAt time.Time `json:"createdAt,omitzero"`
@@ -64,13 +93,34 @@ type Link struct {
 	ETag      string    `json:"-"`
 }
 
-// Live reports whether the link stands for a guest that still exists and
-// is enabled in the target.
+// Refusal is an attribute Graph refused: its message (never the value)
+// and the fingerprint of what was refused (mapping and value).
+type Refusal struct {
+	Fingerprint string    `json:"fingerprint"`
+	Message     string    `json:"message"`
+	At          time.Time `json:"at"`
+}
+
 // ClearClaim ends a worker's claim on the link (its write is done, or
 // given up).
 func (l *Link) ClearClaim() { l.ClaimedAt, l.ClaimSeq = time.Time{}, 0 }
 
+// Live reports whether the link stands for a guest that still exists and
+// is enabled in the target.
 func (l Link) Live() bool { return l.State == LinkActive || l.State == LinkInviting }
+
+// HasGuest reports whether the link names a guest galsync made or joined
+// that is not known to be gone.
+func (l Link) HasGuest() bool {
+	return l.TargetUserID != "" && (l.State == LinkActive || l.State == LinkDisabled)
+}
+
+// Observe records a source state if it is newer than the one kept.
+func (l *Link) Observe(seq int64, source Snapshot) {
+	if seq > l.SourceSeq && len(source) > 0 {
+		l.Source, l.SourceSeq = source.Clone(), seq
+	}
+}
 
 // RoundPage is what one delta page of a round leaves for the round's end:
 // the ids it saw (for the sweep of a full round) and the deprovisioning it
@@ -91,8 +141,27 @@ type DirectionState struct {
 	PausedAt    time.Time  `json:"pausedAt,omitzero"`
 	PauseReason string     `json:"pauseReason,omitempty"`
 	Held        []WorkItem `json:"held,omitempty"`
-	UpdatedAt   time.Time  `json:"updatedAt,omitzero"`
-	ETag        string     `json:"-"`
+	// Attention is what the last sweep found that needs an operator.
+	Attention *Attention `json:"attention,omitempty"`
+	UpdatedAt time.Time  `json:"updatedAt,omitzero"`
+	ETag      string     `json:"-"`
+}
+
+// Attention is what needs an operator in a direction, as the last sweep
+// counted it from the links: attributes Graph refuses, and conflicts.
+type Attention struct {
+	At time.Time `json:"at"`
+	// Refused: by target attribute, how many users Graph refuses it for,
+	// and one of Graph's messages.
+	Refused         map[string]RefusedAttribute `json:"refused,omitempty"`
+	Conflicts       int                         `json:"conflicts,omitempty"`
+	ConflictSamples []string                    `json:"conflictSamples,omitempty"`
+}
+
+// RefusedAttribute counts the users one attribute is refused for.
+type RefusedAttribute struct {
+	Users   int    `json:"users"`
+	Message string `json:"message"`
 }
 
 // Subscription is the Graph change-notification subscription galsync keeps
@@ -117,17 +186,25 @@ type Subscription struct {
 
 // Provisioning log actions.
 const (
-	ActionInvite    = "invite"
-	ActionJoin      = "join"
-	ActionUpdate    = "update"
-	ActionDisable   = "disable"
-	ActionDelete    = "delete"
-	ActionSkip      = "skip"
-	ActionPause     = "pause"
-	ActionResync    = "resync"
-	ActionReenable  = "reenable"
-	ActionApprove   = "approve" // an operator released held deprovisions
-	ActionDiscard   = "discard" // an operator dropped held deprovisions
+	ActionInvite   = "invite"
+	ActionJoin     = "join"
+	ActionUpdate   = "update"
+	ActionDisable  = "disable"
+	ActionDelete   = "delete"
+	ActionSkip     = "skip"
+	ActionPause    = "pause"
+	ActionResync   = "resync"
+	ActionReenable = "reenable"
+	ActionApprove  = "approve" // an operator released held deprovisions
+	ActionDiscard  = "discard" // an operator dropped held deprovisions
+	// ActionConflict: the target holds the address as a user galsync will
+	// not take over; ActionRefused: Graph refused to write an attribute
+	// (Attributes names it, Reason carries Graph's message); ActionPark:
+	// the work was set aside for an operator (parked queue).
+	ActionConflict  = "conflict"
+	ActionRefused   = "refused"
+	ActionPark      = "park"
+	ActionSweep     = "sweep"
 	OutcomeSuccess  = "success"
 	OutcomeSkipped  = "skipped"
 	OutcomeFailed   = "failed"

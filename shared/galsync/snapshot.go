@@ -1,8 +1,6 @@
 package galsync
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"slices"
 )
@@ -11,11 +9,37 @@ import (
 // normalised to string, bool, []string or nil (nil means "clear it").
 type Snapshot map[string]any
 
-// Hash is a stable digest of the snapshot (encoding/json sorts map keys).
-func (s Snapshot) Hash() string {
-	b, _ := json.Marshal(s) // values are JSON-safe by construction
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8])
+// Equal reports whether two snapshots hold the same attributes with the
+// same values; an absent attribute equals a null one.
+func (s Snapshot) Equal(o Snapshot) bool {
+	for k, v := range s {
+		if !sameValue(v, o[k]) {
+			return false
+		}
+	}
+	for k, v := range o {
+		if _, ok := s[k]; !ok && v != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case []string:
+		y, ok := b.([]string)
+		return ok && slices.Equal(x, y)
+	}
+	return false
 }
 
 // Names lists the snapshot's attribute names, sorted.
@@ -116,6 +140,9 @@ type TargetUser struct {
 	UserPrincipalName string
 	UserType          string
 	CreationType      string
+	// ExternalUserState is set on external users (PendingAcceptance,
+	// Accepted), including members converted to external users.
+	ExternalUserState string
 	Attributes        map[string]any
 }
 

@@ -95,7 +95,11 @@ type Direction struct {
 	SendInvitationMessage bool                        `json:"sendInvitationMessage,omitempty"`
 	// InviteWith is the source attribute invitations are addressed to:
 	// "mail" (default in one cloud) or "userPrincipalName" (default across clouds).
-	InviteWith  string      `json:"inviteWith,omitempty"`
+	InviteWith string `json:"inviteWith,omitempty"`
+	// AddressList is "graph" to show the guest in the target's address
+	// list with a separate write of showInAddressList after the invitation,
+	// or "none" (default) to leave it to Exchange Online.
+	AddressList string      `json:"addressList,omitempty"`
 	Deprovision Deprovision `json:"deprovision"`
 }
 

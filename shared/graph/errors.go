@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
 )
@@ -22,7 +24,9 @@ type Error struct {
 	Message string
 	// RequestID is Graph's request-id, for Microsoft support.
 	RequestID string
-	kind      error
+	// RetryAfter is the wait Graph asked for (429, 503), zero if none.
+	RetryAfter time.Duration
+	kind       error
 }
 
 func (e *Error) Error() string {
@@ -62,7 +66,7 @@ func (c innerChain) next() *innerError {
 }
 
 func newError(op, tenant string, rep reply) *Error {
-	e := &Error{Op: op, Tenant: tenant, Status: rep.status}
+	e := &Error{Op: op, Tenant: tenant, Status: rep.status, RetryAfter: retryAfter(rep.header)}
 	var b graphErrorBody
 	if json.Unmarshal(rep.body, &b) == nil && b.Error.Code != "" {
 		e.Code, e.Message = b.Error.Code, redact(b.Error.Message)
@@ -83,7 +87,7 @@ func newError(op, tenant string, rep reply) *Error {
 }
 
 // classify decides what the caller may do about e: resync, treat as gone,
-// give up (permanent), or retry later (anything else).
+// give up (permanent), or retry later, not before Graph's Retry-After.
 func classify(e *Error) error {
 	switch {
 	case e.Status == http.StatusGone || isResync(e.Code):
@@ -95,8 +99,24 @@ func classify(e *Error) error {
 	case e.Status >= 400 && e.Status < 500 && e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests:
 		return galsync.Permanent(e)
 	default:
-		return e
+		return galsync.RetryAfter(e, e.RetryAfter)
 	}
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date
+// (RFC 9110 10.2.3); Graph sends seconds.
+func retryAfter(h http.Header) time.Duration {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
 }
 
 // isResync reports a code by which Graph refuses a delta token; the

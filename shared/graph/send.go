@@ -20,6 +20,7 @@ const maxBody = 64 << 20
 type reply struct {
 	status int
 	body   []byte
+	header http.Header
 }
 
 // send sends ri through the SDK's adapter (token, middleware) and returns
@@ -34,7 +35,7 @@ func (tc *tenantClient) send(ctx context.Context, op string, ri *abs.RequestInfo
 		}
 		defer r.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-		rep = reply{status: r.StatusCode, body: body}
+		rep = reply{status: r.StatusCode, body: body, header: r.Header}
 		return nil, err
 	})
 	ri.AddRequestOptions([]abs.RequestOption{handler})

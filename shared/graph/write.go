@@ -2,8 +2,11 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strconv"
+	"strings"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 
@@ -32,7 +35,53 @@ func (c *Client) UpdateUser(ctx context.Context, tenant, id string, changes map[
 	ri := abs.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abs.PATCH, b.UrlTemplate, b.PathParameters)
 	ri.Headers.TryAdd("Accept", "application/json")
 	_, err = tc.sendJSON(ctx, op, ri, body)
-	return err
+	return refusal(err, changes)
+}
+
+// refusal turns Graph's 400 to a PATCH into a galsync.RefusedError when
+// its message names exactly one of the properties sent ("Property 'x' is
+// read-only...", "Invalid value specified for property 'x' of resource
+// 'User'."). A PATCH is all-or-nothing, so knowing which property Graph
+// refused lets the caller write the others.
+func refusal(err error, changes map[string]any) error {
+	var ge *Error
+	if !errors.As(err, &ge) || ge.Status != http.StatusBadRequest {
+		return err
+	}
+	named := ""
+	for k := range changes {
+		if mentions(ge.Message, k) {
+			if named != "" {
+				return err // more than one: cannot tell
+			}
+			named = k
+		}
+	}
+	if named == "" {
+		return err
+	}
+	return galsync.Refused(named, err)
+}
+
+// mentions reports whether msg names property as a word of its own
+// (quoted or not), case-insensitively.
+func mentions(msg, property string) bool {
+	lower, p := strings.ToLower(msg), strings.ToLower(property)
+	for i := 0; ; {
+		j := strings.Index(lower[i:], p)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(p)
+		if (start == 0 || !isWordByte(lower[start-1])) && (end == len(lower) || !isWordByte(lower[end])) {
+			return true
+		}
+		i = end
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || b >= 'a' && b <= 'z' || b >= '0' && b <= '9'
 }
 
 // patchBody shapes the values Graph types strictly: collections (which

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
 )
@@ -19,8 +21,16 @@ type fakeGraph struct {
 	source   map[string]map[string]any // id → attributes; nil attributes: deleted
 	log      []string                  // change log of source ids
 	target   map[string]*galsync.TargetUser
+	created  map[string]time.Time
 	writes   []fakeWrite
 	nextID   int
+	// refuse makes PATCH refuse these properties with a 400 naming them.
+	refuse map[string]bool
+	// replicationDelay hides a new guest from reads and writes this long.
+	replicationDelay time.Duration
+	listPage         int
+	lookups, reads   int
+	lists            int
 }
 
 type fakeWrite struct {
@@ -30,7 +40,8 @@ type fakeWrite struct {
 }
 
 func newFakeGraph() *fakeGraph {
-	return &fakeGraph{pageSize: 2, source: map[string]map[string]any{}, target: map[string]*galsync.TargetUser{}}
+	return &fakeGraph{pageSize: 2, listPage: 3, source: map[string]map[string]any{}, target: map[string]*galsync.TargetUser{},
+		created: map[string]time.Time{}, refuse: map[string]bool{}}
 }
 
 func (g *fakeGraph) put(id string, attrs map[string]any) {
@@ -91,15 +102,69 @@ func (g *fakeGraph) DeltaPage(_ context.Context, _ string, link string, _ []stri
 	return page, nil
 }
 
-func (g *fakeGraph) FindUserByMail(_ context.Context, _, mail string, _ []string) (galsync.TargetUser, error) {
+// FindUserByAddress finds a target user holding addr as mail, in
+// otherMails or in proxyAddresses, counting the lookups.
+func (g *fakeGraph) FindUserByAddress(_ context.Context, _, addr, _ string, _ []string) (galsync.TargetUser, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, u := range g.target {
-		if strings.EqualFold(fmt.Sprint(u.Attributes["mail"]), mail) {
-			return *u, nil
+	g.lookups++
+	same := func(v string) bool { return strings.EqualFold(v, addr) || strings.EqualFold(v, "smtp:"+addr) }
+	var member *galsync.TargetUser
+	for _, id := range slices.Sorted(maps.Keys(g.target)) {
+		u := g.target[id]
+		mail, _ := u.Attributes["mail"].(string)
+		other, _ := u.Attributes["otherMails"].([]string)
+		proxy, _ := u.Attributes["proxyAddresses"].([]string)
+		if !same(mail) && !slices.ContainsFunc(other, same) && !slices.ContainsFunc(proxy, same) {
+			continue
 		}
+		if u.CreationType == "Invitation" || u.UserType == "Guest" {
+			return clone(u), nil
+		}
+		member = u
+	}
+	if member != nil {
+		return clone(member), nil
 	}
 	return galsync.TargetUser{}, galsync.ErrNotFound
+}
+
+// GetGuest reads a target user; users invited less than replicationDelay
+// ago are not found yet, as Graph's replicas may not show them.
+func (g *fakeGraph) GetGuest(_ context.Context, _, id string, _ []string) (galsync.TargetUser, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.reads++
+	u, ok := g.target[id]
+	if !ok || g.replicationDelay > 0 && time.Since(g.created[id]) < g.replicationDelay {
+		return galsync.TargetUser{}, fmt.Errorf("fake: %w", galsync.ErrNotFound)
+	}
+	return clone(u), nil
+}
+
+// ListUsers pages the target users by id order.
+func (g *fakeGraph) ListUsers(_ context.Context, _, link string, _ []string) ([]galsync.TargetUser, string, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.lists++
+	ids := slices.Sorted(maps.Keys(g.target))
+	from, _ := strconv.Atoi(strings.TrimPrefix(link, "users:"))
+	end := min(from+g.listPage, len(ids))
+	var out []galsync.TargetUser
+	for _, id := range ids[from:end] {
+		out = append(out, clone(g.target[id]))
+	}
+	next := ""
+	if end < len(ids) {
+		next = fmt.Sprintf("users:%d", end)
+	}
+	return out, next, nil
+}
+
+func clone(u *galsync.TargetUser) galsync.TargetUser {
+	c := *u
+	c.Attributes = maps.Clone(u.Attributes)
+	return c
 }
 
 func (g *fakeGraph) Invite(_ context.Context, _ string, inv galsync.Invitation) (galsync.TargetUser, error) {
@@ -110,6 +175,7 @@ func (g *fakeGraph) Invite(_ context.Context, _ string, inv galsync.Invitation) 
 	u := &galsync.TargetUser{ID: id, UserType: inv.UserType, CreationType: "Invitation",
 		Attributes: map[string]any{"mail": inv.EmailAddress, "displayName": inv.DisplayName, "accountEnabled": true}}
 	g.target[id] = u
+	g.created[id] = time.Now()
 	g.writes = append(g.writes, fakeWrite{Op: "invite", ID: id})
 	return *u, nil
 }
@@ -118,8 +184,13 @@ func (g *fakeGraph) UpdateUser(_ context.Context, _, id string, changes map[stri
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	u, ok := g.target[id]
-	if !ok {
+	if !ok || g.replicationDelay > 0 && time.Since(g.created[id]) < g.replicationDelay {
 		return fmt.Errorf("fake: %w", galsync.ErrNotFound)
+	}
+	for k := range changes {
+		if g.refuse[k] {
+			return galsync.Refused(k, galsync.Permanent(fmt.Errorf("fake: 400 Request_BadRequest: Property '%s' is read-only and cannot be set.", k)))
+		}
 	}
 	maps.Copy(u.Attributes, changes)
 	g.writes = append(g.writes, fakeWrite{Op: "patch", ID: id, Changes: maps.Clone(changes)})

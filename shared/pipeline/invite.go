@@ -10,31 +10,57 @@ import (
 
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/queue"
+	"github.com/galsync/galsync/shared/syncplan"
 )
 
-// Inviter is the invite worker. It never makes a second guest for one
-// source user (invariant 2): an existing link wins; an invitation is claimed
-// in the link store (ETag-guarded) before it is sent; and before inviting it
-// joins an external user that already has the address, so a retry after a
-// crash between the invitation and the link write finds the guest it made.
+// Inviter is the invite worker: it gives a source user a guest in the
+// target. It never makes a second guest for one source user (invariant 2):
+// an existing link wins; an invitation is claimed in the link store
+// (ETag-guarded) before it is sent; and before inviting it looks the
+// address up in every form an existing guest may hold it (mail, otherMails,
+// proxyAddresses, the #EXT# user principal name), so a retry after a crash
+// or a lost answer finds the guest it made. A target member holding the
+// address is a conflict, recorded once on the link, not a retry. The guest
+// is then handed to the update worker, which reconciles its attributes.
 type Inviter struct {
 	Directions Catalog
 	Store      LinkStore
 	Graph      GuestDirectory
-	Queue      queue.Sender
-	Now        galsync.Clock
+	// Source reads the source user when no source state is known (a
+	// reconcile item of a link from before source states were kept).
+	Source UserReader
+	Queue  queue.Sender
+	Now    galsync.Clock
 	// ClaimTTL: a claim older than this is taken over (its worker died).
 	ClaimTTL time.Duration
-	// ClaimWait: how long a copy of an item whose invitation is in
-	// progress waits for it before taking over (5 s when zero).
-	ClaimWait time.Duration
-	Logger    *slog.Logger
+	// ReplicationWait is how long after an invitation the update worker
+	// first reads the new guest: Graph may not show a user that new yet
+	// (DefaultReplicationWait when zero).
+	ReplicationWait time.Duration
+	Logger          *slog.Logger
 }
+
+// DefaultReplicationWait is the default wait before a new guest is read.
+const DefaultReplicationWait = 3 * time.Second
 
 // Outcome says what a worker did with an item, for logs and tests.
 type Outcome struct {
 	Action string // a galsync.Action*, or "handoff"
 	Reason string
+	// Attributes written (names only).
+	Attributes []string
+	// HandOff is the item passed to the other worker, if any.
+	HandOff *HandOffItem
+}
+
+// HandOffItem is a work item passed from one worker to the other.
+type HandOffItem struct {
+	Queue string
+	Item  galsync.WorkItem
+	// NotBefore, if set, is when the receiving worker should take it.
+	NotBefore time.Time
+	// Tag distinguishes the hop in the message id.
+	Tag string
 }
 
 // HandOff is the outcome of passing an item to the other worker.
@@ -46,166 +72,205 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 	if err != nil {
 		return Outcome{}, err
 	}
-	if item.Kind != galsync.WorkUpsert {
-		return Outcome{}, galsync.Permanent(fmt.Errorf("invite worker: %s item for %s belongs on the updates queue", item.Kind, item.SourceUserID))
+	if item.Kind == galsync.WorkDeprovision {
+		return Outcome{}, galsync.Permanent(fmt.Errorf("invite worker: deprovision item for %s belongs on the updates queue", item.SourceUserID))
 	}
 	link, err := w.Store.GetLink(ctx, d.Name, item.SourceUserID)
 	exists := err == nil
 	if err != nil && !errors.Is(err, galsync.ErrNotFound) {
 		return Outcome{}, fmt.Errorf("invite worker: read link: %w", err)
 	}
-	if exists && w.sameClaim(link, item) {
-		// Another copy of this very item is inviting (a duplicate
-		// delivery) or its worker died (a redelivery after a crash): wait
-		// for it; if it never finishes, take over, and the join by address
-		// below finds any guest it made.
-		if link, err = w.awaitClaim(ctx, link); err != nil {
-			return Outcome{}, err
-		}
-	}
-	if exists && w.handOffFirst(link, item) {
-		return Outcome{Action: HandOff, Reason: "guest exists or is being invited"}, w.handOff(ctx, item, "exists:"+link.TargetUserID)
-	}
 	if !exists {
 		link = galsync.Link{Direction: d.Name, SourceUserID: item.SourceUserID, CreatedAt: w.Now()}
 	}
-	link.State, link.ClaimedAt, link.ClaimSeq = galsync.LinkInviting, w.Now(), item.Seq
-	link, err = w.Store.PutLink(ctx, link)
-	if err != nil {
-		// ErrConflict: another worker claimed it a moment ago; retrying
-		// finds its link and hands on.
-		return Outcome{}, fmt.Errorf("invite worker: claim link: %w", err)
+	newer := item.Seq > link.SourceSeq
+	link.Observe(item.Seq, item.Source)
+	if link.HasGuest() {
+		return w.handOn(ctx, item, link, time.Time{}, "exists:"+link.TargetUserID), nil
 	}
-	target, action, applied, err := w.joinOrInvite(ctx, d, item)
+	if link.State == galsync.LinkConflict && !newer && item.Kind == galsync.WorkUpsert {
+		// Nothing changed since the conflict was recorded: looking again
+		// would find the same member.
+		return Outcome{Action: galsync.ActionSkip, Reason: "conflict unchanged: " + link.Conflict}, nil
+	}
+	if link.State == galsync.LinkInviting && w.Now().Sub(link.ClaimedAt) < w.claimTTL() {
+		return Outcome{}, galsync.RetryAfter(errors.New("invite worker: another worker is inviting this user"), 5*time.Second)
+	}
+	source, err := sourceState(ctx, w.Source, d, link)
 	if err != nil {
-		w.logFailure(ctx, item, invocationID, err)
-		// Release the claim, so the retry (or a replay) goes ahead at once
-		// instead of waiting for it to expire. If the invitation did reach
-		// Graph, the retry's lookup by address joins the guest it made.
-		link.ClearClaim()
-		if _, rerr := w.Store.PutLink(ctx, link); rerr != nil {
-			w.Logger.Warn("invite worker: could not release the claim after a failure; it expires on its own",
-				"direction", d.Name, "sourceUser", item.SourceUserID, "err", rerr)
-		}
 		return Outcome{}, err
 	}
-	link.TargetUserID, link.State, link.Applied, link.AppliedSeq = target.ID, galsync.LinkActive, applied, item.Seq
+	if source == nil {
+		return w.done(ctx, item, link, galsync.ActionSkip, galsync.OutcomeSkipped, "the source user no longer exists", nil)
+	}
+	if in, why := d.Rules.InScope(galsync.SourceUser{ID: item.SourceUserID, Attributes: source}); !in {
+		// Scope changed since the pull decided: the next pull retires or
+		// skips the user, under the accidental-deletion threshold.
+		return w.done(ctx, item, link, galsync.ActionSkip, galsync.OutcomeSkipped, "out of scope now: "+why, nil)
+	}
+	addr := d.Rules.InviteAddress(source)
+	prev := link
+	link.State, link.ClaimedAt, link.ClaimSeq = galsync.LinkInviting, w.Now(), item.Seq
+	if link, err = w.Store.PutLink(ctx, link); err != nil {
+		if errors.Is(err, galsync.ErrConflict) {
+			// Another worker claimed it a moment ago: its link decides.
+			return Outcome{}, galsync.RetryAfter(fmt.Errorf("invite worker: claim link: %w", err), time.Second)
+		}
+		return Outcome{}, fmt.Errorf("invite worker: claim link: %w", err)
+	}
+	target, action, err := w.joinOrInvite(ctx, d, addr, source)
+	if err != nil {
+		w.release(ctx, d, link, prev)
+		return Outcome{}, err
+	}
+	if action == galsync.ActionConflict {
+		return w.conflict(ctx, item, link, prev, target)
+	}
+	now := w.Now()
+	link.TargetUserID, link.State, link.Conflict, link.UpdatedAt = target.ID, galsync.LinkActive, "", now
 	link.ClearClaim()
-	link.UpdatedAt = w.Now()
-	if _, err := w.Store.PutLink(ctx, link); err != nil {
+	notBefore := time.Time{}
+	if action == galsync.ActionInvite {
+		link.InvitedAt = now
+		notBefore = now.Add(w.replicationWait())
+	}
+	if link, err = w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("invite worker: record link: %w", err)
 	}
-	if err := w.Store.AppendLog(ctx, galsync.LogEntry{Time: w.Now(), Direction: d.Name, SourceUserID: item.SourceUserID,
-		TargetUserID: target.ID, Action: action, Outcome: galsync.OutcomeSuccess, Attributes: applied.Names(),
-		Seq: item.Seq, InvocationID: invocationID}); err != nil {
+	if _, err := w.done(ctx, item, link, action, galsync.OutcomeSuccess, "", nil); err != nil {
+		return Outcome{}, err
+	}
+	out := w.handOn(ctx, item, link, notBefore, action+":"+target.ID)
+	out.Action = action
+	return out, nil
+}
+
+// handOn passes the user to the update worker, which reconciles the guest.
+func (w *Inviter) handOn(_ context.Context, item galsync.WorkItem, link galsync.Link, notBefore time.Time, tag string) Outcome {
+	next := item
+	next.Source = link.Source
+	next.Seq = max(item.Seq, link.SourceSeq)
+	if next.Kind == galsync.WorkUpsert && len(next.Source) == 0 {
+		next.Kind = galsync.WorkReconcile
+	}
+	return Outcome{Action: HandOff, Reason: "guest exists; reconciling",
+		HandOff: &HandOffItem{Queue: galsync.QueueUpdates, Item: next, NotBefore: notBefore, Tag: tag}}
+}
+
+// release ends a claim after a failure, so a retry (or a replay) goes ahead
+// at once instead of waiting for the claim to expire. If the invitation did
+// reach Graph, the retry's lookup by address joins the guest it made.
+func (w *Inviter) release(ctx context.Context, d *Direction, claimed, prev galsync.Link) {
+	prev.ETag = claimed.ETag
+	prev.ClearClaim()
+	if prev.State == galsync.LinkInviting || prev.State == "" {
+		prev.State = galsync.LinkDeleted
+	}
+	if _, err := w.Store.PutLink(ctx, prev); err != nil {
+		w.Logger.Warn("invite worker: could not release the claim after a failure; it expires on its own",
+			"direction", d.Name, "sourceUser", claimed.SourceUserID, "err", err)
+	}
+}
+
+// conflict records that the target holds the address as a member galsync
+// will not take over: once, as a state of the link, not as a failure.
+func (w *Inviter) conflict(ctx context.Context, item galsync.WorkItem, link, prev galsync.Link, member galsync.TargetUser) (Outcome, error) {
+	reason := "the target tenant has an internal (member) user with this address; galsync will not take it over. " +
+		"Convert that user to an external user (or set the direction's existingMembers to convert), or remove it; " +
+		"galsync looks again when the source user changes or at the next sweep"
+	same := prev.State == galsync.LinkConflict && prev.Conflict == reason
+	link.State, link.Conflict, link.TargetUserID, link.UpdatedAt = galsync.LinkConflict, reason, "", w.Now()
+	link.ClearClaim()
+	if _, err := w.Store.PutLink(ctx, link); err != nil {
+		return Outcome{}, fmt.Errorf("invite worker: record conflict: %w", err)
+	}
+	if same {
+		return Outcome{Action: galsync.ActionSkip, Reason: "conflict unchanged"}, nil
+	}
+	e := galsync.LogEntry{Time: w.Now(), Direction: item.Direction, SourceUserID: item.SourceUserID, TargetUserID: member.ID,
+		Action: galsync.ActionConflict, Outcome: galsync.OutcomeSkipped, Reason: reason, Seq: item.Seq}
+	if err := w.Store.AppendLog(ctx, e); err != nil {
 		return Outcome{}, fmt.Errorf("invite worker: log: %w", err)
 	}
-	return Outcome{Action: action}, w.handOff(ctx, item, action+":"+target.ID)
+	return Outcome{Action: galsync.ActionConflict, Reason: reason}, nil
 }
 
-// handOffFirst: the item goes straight to the update worker when the guest
-// exists, or when another item's invitation is in progress (the update
-// worker waits for it).
-func (w *Inviter) handOffFirst(l galsync.Link, item galsync.WorkItem) bool {
-	switch l.State {
-	case galsync.LinkActive, galsync.LinkDisabled:
-		return true
-	case galsync.LinkInviting:
-		fresh := w.Now().Sub(l.ClaimedAt) < w.ClaimTTL
-		return fresh && l.ClaimSeq != item.Seq
-	}
-	return false
-}
-
-func (w *Inviter) sameClaim(l galsync.Link, item galsync.WorkItem) bool {
-	return l.State == galsync.LinkInviting && l.ClaimSeq == item.Seq && w.Now().Sub(l.ClaimedAt) < w.ClaimTTL
-}
-
-// awaitClaim polls the link until its invitation finishes or ClaimWait
-// passes, and returns the link as last read.
-func (w *Inviter) awaitClaim(ctx context.Context, l galsync.Link) (galsync.Link, error) {
-	wait := w.ClaimWait
-	if wait <= 0 {
-		wait = 5 * time.Second
-	}
-	deadline := w.Now().Add(wait)
-	for l.State == galsync.LinkInviting && w.Now().Before(deadline) {
-		select {
-		case <-ctx.Done():
-			return l, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-		next, err := w.Store.GetLink(ctx, l.Direction, l.SourceUserID)
-		if err != nil {
-			return l, fmt.Errorf("invite worker: read link: %w", err)
-		}
-		l = next
-	}
-	return l, nil
-}
-
-func (w *Inviter) handOff(ctx context.Context, item galsync.WorkItem, tag string) error {
-	return handOff(ctx, w.Queue, galsync.QueueUpdates, item, tag)
-}
-
-// joinOrInvite finds the user's guest by address or invites one. applied is
-// what the target now holds of the desired attributes.
-func (w *Inviter) joinOrInvite(ctx context.Context, d *Direction, item galsync.WorkItem) (galsync.TargetUser, string, galsync.Snapshot, error) {
+// joinOrInvite finds the user's guest by address or invites one. A member
+// holding the address comes back with action conflict.
+func (w *Inviter) joinOrInvite(ctx context.Context, d *Direction, addr string, source galsync.Snapshot) (galsync.TargetUser, string, error) {
 	tenant := d.Target.Name
-	found, err := w.Graph.FindUserByMail(ctx, tenant, item.InviteAddress, item.Desired.Names())
+	found, err := w.Graph.FindUserByAddress(ctx, tenant, addr, d.Target.Domain, nil)
 	switch {
 	case err == nil && !isExternal(found):
-		return found, "", nil, galsync.Permanent(errors.New("the target tenant has an internal (member) user with this address; galsync will not take it over: resolve the conflict, then replay"))
+		return found, galsync.ActionConflict, nil
 	case err == nil:
-		applied := galsync.Snapshot{}
-		for name := range item.Desired {
-			applied[name] = galsync.Normalize(found.Attributes[name])
-		}
-		return found, galsync.ActionJoin, applied, nil
+		return found, galsync.ActionJoin, nil
 	case !errors.Is(err, galsync.ErrNotFound):
-		return found, "", nil, fmt.Errorf("invite worker: look up guest: %w", err)
+		return found, "", fmt.Errorf("invite worker: look up guest: %w", err)
 	}
-	displayName, _ := item.Desired["displayName"].(string)
+	displayName, _ := d.Rules.Map(source)["displayName"].(string)
 	if displayName == "" {
-		displayName = item.InviteAddress
+		displayName = addr
 	}
+	// An invitation to an address an existing user holds in a form the
+	// lookup could not see answers with that user: the update worker reads
+	// and reconciles whatever user the answer names.
 	guest, err := w.Graph.Invite(ctx, tenant, galsync.Invitation{
-		EmailAddress: item.InviteAddress, DisplayName: displayName, RedirectURL: d.InviteRedirectURL,
+		EmailAddress: addr, DisplayName: displayName, RedirectURL: d.InviteRedirectURL,
 		UserType: d.UserType, SendInvitationMessage: d.SendInvitationMessage,
 	})
 	if err != nil {
-		return guest, "", nil, fmt.Errorf("invite worker: invite: %w", err)
+		return guest, "", fmt.Errorf("invite worker: invite: %w", err)
 	}
-	// The invitation sets the display name and the mail; the update worker
-	// patches the rest.
-	applied := galsync.Snapshot{}
-	if _, ok := item.Desired["displayName"]; ok {
-		applied["displayName"] = displayName
-	}
-	if _, ok := item.Desired["mail"]; ok {
-		applied["mail"] = item.InviteAddress
-	}
-	return guest, galsync.ActionInvite, applied, nil
+	return guest, galsync.ActionInvite, nil
 }
 
-// isExternal: B2B users carry creationType Invitation, userType Guest, or
-// an #EXT# user principal name.
+func (w *Inviter) done(ctx context.Context, item galsync.WorkItem, link galsync.Link, action, outcome, reason string, attrs []string) (Outcome, error) {
+	err := w.Store.AppendLog(ctx, galsync.LogEntry{Time: w.Now(), Direction: item.Direction, SourceUserID: item.SourceUserID,
+		TargetUserID: link.TargetUserID, Action: action, Outcome: outcome, Reason: reason, Attributes: attrs, Seq: item.Seq})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("invite worker: log: %w", err)
+	}
+	return Outcome{Action: action, Reason: reason}, nil
+}
+
+func (w *Inviter) claimTTL() time.Duration {
+	if w.ClaimTTL <= 0 {
+		return 2 * time.Minute
+	}
+	return w.ClaimTTL
+}
+
+func (w *Inviter) replicationWait() time.Duration {
+	if w.ReplicationWait <= 0 {
+		return DefaultReplicationWait
+	}
+	return w.ReplicationWait
+}
+
+// isExternal: B2B users carry creationType Invitation, userType Guest, an
+// externalUserState (converted members too), or an #EXT# user principal
+// name.
 func isExternal(u galsync.TargetUser) bool {
 	return strings.EqualFold(u.CreationType, "Invitation") || strings.EqualFold(u.UserType, "Guest") ||
-		strings.Contains(strings.ToUpper(u.UserPrincipalName), "#EXT#")
+		u.ExternalUserState != "" || syncplan.IsExternalUPN(u.UserPrincipalName)
 }
 
-func (w *Inviter) logFailure(ctx context.Context, item galsync.WorkItem, invocationID string, cause error) {
-	logFailure(ctx, w.Store, w.Logger, w.Now(), item, galsync.ActionInvite, invocationID, cause)
-}
-
-// logFailure records a failed attempt in the provisioning log; the message
-// itself goes back to the queue (and, past maxDeliveryCount, to its
-// dead-letter queue).
-func logFailure(ctx context.Context, s LinkStore, logger *slog.Logger, now time.Time, item galsync.WorkItem, action, invocationID string, cause error) {
-	err := s.AppendLog(ctx, galsync.LogEntry{Time: now, Direction: item.Direction, SourceUserID: item.SourceUserID,
-		Action: action, Outcome: galsync.OutcomeFailed, Reason: cause.Error(), Seq: item.Seq, InvocationID: invocationID})
-	if err != nil {
-		logger.Error("could not write the provisioning log", "direction", item.Direction, "sourceUser", item.SourceUserID, "err", err)
+// sourceState is the newest source state known for a link, read from the
+// source tenant when none is kept. nil: the source user is gone.
+func sourceState(ctx context.Context, src UserReader, d *Direction, link galsync.Link) (galsync.Snapshot, error) {
+	if len(link.Source) > 0 {
+		return link.Source, nil
 	}
+	if src == nil {
+		return nil, galsync.Permanent(errors.New("no source state is known for this user and no source reader is configured"))
+	}
+	u, err := src.GetUser(ctx, d.Source.Name, link.SourceUserID, d.Rules.Select())
+	if errors.Is(err, galsync.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read source user: %w", err)
+	}
+	return galsync.Snapshot(u.Attributes), nil
 }

@@ -5,13 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
-	"github.com/galsync/galsync/shared/queue"
 	"github.com/galsync/galsync/shared/syncplan"
 )
 
@@ -29,19 +25,24 @@ type OnDemandStore interface {
 // Provisioner runs the pipeline for one user, synchronously, like Entra's
 // provisionOnDemand: the same decisions, the same invite and update
 // workers (so the same idempotency and provisioning log), but the work
-// items pass from step to step in memory instead of through the queues.
-// It costs one user's worth of Graph calls: a read of the source user, a
-// lookup by address and an invitation for a new guest, one PATCH.
+// items pass from step to step in memory instead of through the queues,
+// and a transient failure (a guest not yet replicated, a 429) is waited
+// out here, up to MaxWait. It costs one user's worth of Graph calls: a read
+// of the source user, a lookup by address and an invitation for a new
+// guest, a read of the guest and one PATCH.
 type Provisioner struct {
 	Directions Catalog
 	Store      OnDemandStore
 	Source     UserReader
 	Graph      GuestDirectory
 	Now        galsync.Clock
-	// ClaimTTL and InviteWait as for the workers.
-	ClaimTTL   time.Duration
-	InviteWait time.Duration
-	Logger     *slog.Logger
+	// ClaimTTL as for the workers.
+	ClaimTTL time.Duration
+	// ReplicationWait: the first wait for a new guest to show.
+	ReplicationWait time.Duration
+	// MaxWait bounds the waits of one run (1 min when zero).
+	MaxWait time.Duration
+	Logger  *slog.Logger
 }
 
 // Step is one step of an on-demand run.
@@ -123,82 +124,84 @@ func (p *Provisioner) Provision(ctx context.Context, direction, user, invocation
 	case syncplan.VerdictDeprovision:
 		rep.step(StepScope, galsync.OutcomeSuccess, "to be deprovisioned: "+dec.Reason, nil)
 	default:
-		rep.step(StepScope, galsync.OutcomeSuccess, "in scope; desired attributes mapped", dec.Item.Desired.Names())
+		rep.step(StepScope, galsync.OutcomeSuccess, "in scope; desired attributes mapped", d.Rules.Map(src.Attributes).Names())
 	}
-	return p.run(ctx, d, dec, &rep, invocationID)
-}
-
-// run passes the item between the workers until neither hands it on.
-func (p *Provisioner) run(ctx context.Context, d *Direction, dec syncplan.Decision, rep *Report, invocationID string) (Report, error) {
-	hand := &handOffs{}
-	inviter := &Inviter{Directions: p.Directions, Store: p.Store, Graph: p.Graph, Queue: hand, Now: p.Now, ClaimTTL: p.ClaimTTL, Logger: p.logger()}
-	updater := &Updater{Directions: p.Directions, Store: p.Store, Graph: p.Graph, Queue: hand, Now: p.Now,
-		InviteWait: p.InviteWait, ClaimTTL: p.ClaimTTL, Logger: p.logger()}
 	queueName := galsync.QueueUpdates
 	if dec.Verdict == syncplan.VerdictInvite {
 		queueName = galsync.QueueInvites
 	}
-	item := dec.Item
-	for hops := 0; hops < 4; hops++ {
+	return p.run(ctx, queueName, dec.Item, &rep, invocationID)
+}
+
+// run passes the item between the workers until neither hands it on,
+// waiting out transient failures.
+func (p *Provisioner) run(ctx context.Context, queueName string, item galsync.WorkItem, rep *Report, invocationID string) (Report, error) {
+	inviter := &Inviter{Directions: p.Directions, Store: p.Store, Graph: p.Graph, Source: p.Source, Now: p.Now,
+		ClaimTTL: p.ClaimTTL, ReplicationWait: p.ReplicationWait, Logger: p.logger()}
+	updater := &Updater{Directions: p.Directions, Store: p.Store, Graph: p.Graph, Source: p.Source, Now: p.Now,
+		ClaimTTL: p.ClaimTTL, ReplicationWait: p.ReplicationWait, Logger: p.logger()}
+	deadline := p.Now().Add(p.maxWait())
+	for hops := 0; hops < 6; {
 		var out Outcome
 		var err error
-		if queueName == galsync.QueueInvites {
+		name := StepUpdate
+		switch {
+		case queueName == galsync.QueueInvites:
+			name = StepInvite
 			out, err = inviter.Handle(ctx, item, invocationID)
-			p.report(ctx, rep, StepInvite, item, out, err)
-		} else {
-			var attrs []string
-			if item.Kind == galsync.WorkUpsert {
-				attrs = p.pendingAttributes(ctx, d.Name, item)
-			}
+		case item.Kind == galsync.WorkDeprovision:
+			name = StepRetire
 			out, err = updater.Handle(ctx, item, invocationID)
-			name := StepUpdate
-			if item.Kind == galsync.WorkDeprovision {
-				name = StepRetire
-			}
-			p.reportUpdate(rep, name, out, err, attrs)
+		default:
+			out, err = updater.Handle(ctx, item, invocationID)
 		}
+		if after, ok := galsync.RetryDelay(err); ok && !galsync.IsPermanent(err) {
+			wait := max(after, time.Second)
+			if p.Now().Add(wait).Before(deadline) {
+				if !sleepCtx(ctx, wait) {
+					return *rep, ctx.Err()
+				}
+				continue
+			}
+		}
+		p.report(rep, name, out, err)
 		if err != nil {
 			rep.Result = galsync.OutcomeFailed
 			return *rep, nil
 		}
-		next, ok := hand.take()
-		if !ok {
+		if out.HandOff == nil {
 			break
 		}
-		queueName, item = next.queue, next.item
+		hops++
+		queueName, item = out.HandOff.Queue, out.HandOff.Item
+		if wait := out.HandOff.NotBefore.Sub(p.Now()); wait > 0 && !sleepCtx(ctx, wait) {
+			return *rep, ctx.Err()
+		}
 	}
-	if l, err := p.Store.GetLink(ctx, d.Name, item.SourceUserID); err == nil {
+	if l, err := p.Store.GetLink(ctx, item.Direction, item.SourceUserID); err == nil {
 		rep.TargetUserID = l.TargetUserID
+		if l.State == galsync.LinkConflict {
+			rep.Result = galsync.OutcomeSkipped
+		}
 	}
 	return *rep, nil
 }
 
-func (p *Provisioner) report(ctx context.Context, rep *Report, name string, item galsync.WorkItem, out Outcome, err error) {
+func (p *Provisioner) report(rep *Report, name string, out Outcome, err error) {
 	switch {
 	case err != nil:
 		rep.step(name, galsync.OutcomeFailed, err.Error(), nil)
-	case out.Action == HandOff:
-		rep.step(name, galsync.OutcomeSkipped, "the guest exists already: "+out.Reason, nil)
-	default:
-		detail := "invited a new guest"
-		if out.Action == galsync.ActionJoin {
-			detail = "joined the external user that already had the address"
-		}
-		var attrs []string
-		if l, err := p.Store.GetLink(ctx, item.Direction, item.SourceUserID); err == nil {
-			attrs = l.Applied.Names()
-		}
-		rep.step(name, galsync.OutcomeSuccess, detail, attrs)
-	}
-}
-
-func (p *Provisioner) reportUpdate(rep *Report, name string, out Outcome, err error, attrs []string) {
-	switch {
-	case err != nil:
-		rep.step(name, galsync.OutcomeFailed, err.Error(), nil)
+	case out.Action == HandOff && name == StepInvite:
+		rep.step(name, galsync.OutcomeSkipped, "the guest exists already", nil)
 	case out.Action == HandOff:
 		rep.step(name, galsync.OutcomeSkipped, out.Reason, nil)
-	case out.Action == galsync.ActionSkip || len(attrs) == 0 && out.Action == galsync.ActionUpdate:
+	case out.HandOff != nil && out.Action == galsync.ActionInvite:
+		rep.step(name, galsync.OutcomeSuccess, "invited a new guest", nil)
+	case out.HandOff != nil && out.Action == galsync.ActionJoin:
+		rep.step(name, galsync.OutcomeSuccess, "joined the external user that already had the address", nil)
+	case out.Action == galsync.ActionConflict:
+		rep.step(name, galsync.OutcomeSkipped, "conflict: "+out.Reason, nil)
+	case out.Action == galsync.ActionSkip || len(out.Attributes) == 0 && out.Action == galsync.ActionUpdate:
 		reason := out.Reason
 		if reason == "" {
 			reason = "unchanged"
@@ -207,23 +210,13 @@ func (p *Provisioner) reportUpdate(rep *Report, name string, out Outcome, err er
 	case name == StepRetire:
 		rep.step(name, galsync.OutcomeSuccess, out.Action+": "+out.Reason, nil)
 	default:
-		rep.step(name, galsync.OutcomeSuccess, out.Action, attrs)
+		rep.step(name, galsync.OutcomeSuccess, out.Action, out.Attributes)
 	}
 }
 
-// pendingAttributes names what the update will change (for the report).
-func (p *Provisioner) pendingAttributes(ctx context.Context, dir string, item galsync.WorkItem) []string {
-	l, err := p.Store.GetLink(ctx, dir, item.SourceUserID)
-	if err != nil {
-		return nil
-	}
-	changes, _ := pendingChanges(l, item.Desired)
-	return slices.Sorted(maps.Keys(changes))
-}
-
-// nextSeq numbers the on-demand item after anything the link applied and
-// at the cursor's next number, so later pulls (numbered from there) are
-// not taken for stale, and older queued items are.
+// nextSeq numbers the on-demand item after anything the link saw and at
+// the cursor's next number, so later pulls (numbered from there) are not
+// taken for stale, and older queued items are.
 func (p *Provisioner) nextSeq(ctx context.Context, dir string, link *galsync.Link) (int64, error) {
 	seq := int64(1)
 	c, err := p.Store.GetCursor(ctx, dir)
@@ -234,9 +227,16 @@ func (p *Provisioner) nextSeq(ctx context.Context, dir string, link *galsync.Lin
 		return 0, fmt.Errorf("provision: read cursor: %w", err)
 	}
 	if link != nil {
-		seq = max(seq, link.AppliedSeq)
+		seq = max(seq, link.SourceSeq+1)
 	}
 	return seq, nil
+}
+
+func (p *Provisioner) maxWait() time.Duration {
+	if p.MaxWait <= 0 {
+		return time.Minute
+	}
+	return p.MaxWait
 }
 
 func (p *Provisioner) logger() *slog.Logger {
@@ -246,37 +246,14 @@ func (p *Provisioner) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// handOffs is the in-memory queue between the workers of one on-demand run.
-type handOffs struct {
-	mu    sync.Mutex
-	items []queuedItem
-}
-
-type queuedItem struct {
-	queue string
-	item  galsync.WorkItem
-}
-
-func (h *handOffs) Send(_ context.Context, q string, msgs ...queue.Message) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, m := range msgs {
-		it, err := galsync.DecodeWorkItem(m.Body)
-		if err != nil {
-			return err
-		}
-		h.items = append(h.items, queuedItem{queue: q, item: it})
+// sleepCtx waits for d or ctx; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
-	return nil
-}
-
-func (h *handOffs) take() (queuedItem, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.items) == 0 {
-		return queuedItem{}, false
-	}
-	it := h.items[0]
-	h.items = h.items[1:]
-	return it, true
 }

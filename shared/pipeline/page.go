@@ -52,6 +52,10 @@ func (p *Puller) processPage(ctx context.Context, d *Direction, cur galsync.Curs
 			rp.Seen = append(rp.Seen, u.ID)
 		}
 		dec := d.Rules.Decide(u, link)
+		if dec.Verdict != syncplan.VerdictSkip && unchanged(d, link, u) {
+			res.Unchanged++
+			continue
+		}
 		dec.Item.Seq = next.NextSeq
 		next.NextSeq++
 		switch dec.Verdict {
@@ -101,6 +105,21 @@ func (p *Puller) processPage(ctx context.Context, d *Direction, cur galsync.Curs
 	next.Round, next.RoundStartedAt = newRoundID(now), now
 	res.RoundFinished = true
 	return next, nil
+}
+
+// unchanged reports a user whose guest was reconciled with exactly this
+// source state under the current configuration (or whose conflict was
+// recorded for it): a full round sees every user, and most have not
+// changed. What drifted in the target meanwhile is the sweep's to find.
+func unchanged(d *Direction, link *galsync.Link, u galsync.SourceUser) bool {
+	if link == nil || u.Removed != "" || !link.Source.Equal(galsync.Snapshot(u.Attributes)) {
+		return false
+	}
+	if link.State == galsync.LinkConflict {
+		return true
+	}
+	return link.HasGuest() && link.State == galsync.LinkActive && link.ReconciledSeq == link.SourceSeq &&
+		link.ReconciledConfig == d.Rules.Fingerprint()
 }
 
 // latestPerUser keeps the last occurrence of each user: Graph may return a

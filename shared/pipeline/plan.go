@@ -18,11 +18,13 @@ type PlanStore interface {
 }
 
 // PlanDirectory is what a preview reads from Graph: a full users/delta
-// round of the source (a fresh round, not the stored cursor) and, for
+// round of the source (a fresh round, not the stored cursor), the target's
+// users in pages (to compare each guest with its desired state) and, for
 // users without a guest, a lookup by address in the target.
 type PlanDirectory interface {
 	DeltaPage(ctx context.Context, tenant, link string, selectAttrs []string) (galsync.DeltaPage, error)
-	FindUserByMail(ctx context.Context, tenant, mail string, selectAttrs []string) (galsync.TargetUser, error)
+	FindUserByAddress(ctx context.Context, tenant, addr, domain string, selectAttrs []string) (galsync.TargetUser, error)
+	TargetLister
 }
 
 // Planner computes what a full sync of a direction would do now, like a
@@ -38,6 +40,8 @@ type Planner struct {
 const (
 	PlanUnchanged = "unchanged" // a guest that already matches
 	PlanConflict  = "conflict"  // an internal user in the target holds the address
+	// PlanMissing: a linked guest the target no longer has (invited again).
+	PlanMissing = "missing"
 )
 
 // PlannedAction is what a sync would do to one user.
@@ -64,7 +68,10 @@ type Plan struct {
 	Reasons map[string]int `json:"reasons"`
 	// WouldPause: the deprovisions exceed the direction's threshold, so a
 	// sync would hold them for approval instead.
-	WouldPause bool            `json:"wouldPause"`
+	WouldPause bool `json:"wouldPause"`
+	// Drift counts guests that differ from their desired state (an update
+	// or re-enable a sync or sweep would write), by attribute.
+	Drift      map[string]int  `json:"drift"`
 	Actions    []PlannedAction `json:"actions"`
 }
 
@@ -85,7 +92,7 @@ func (pl *Planner) Plan(ctx context.Context, direction string) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	plan := Plan{Direction: d.Name, Counts: map[string]int{}, Reasons: map[string]int{}}
+	plan := Plan{Direction: d.Name, Counts: map[string]int{}, Reasons: map[string]int{}, Drift: map[string]int{}}
 	links := map[string]galsync.Link{}
 	if err := pl.Store.ListLinks(ctx, d.Name, func(l galsync.Link) error {
 		links[l.SourceUserID] = l
@@ -107,6 +114,10 @@ func (pl *Planner) Plan(ctx context.Context, direction string) (Plan, error) {
 		if a.Action == galsync.ActionDisable || a.Action == galsync.ActionDelete {
 			deprovisions++
 		}
+	}
+	targets, err := pl.readTargets(ctx, d, links)
+	if err != nil {
+		return plan, err
 	}
 	var users []galsync.SourceUser
 	for link := ""; ; {
@@ -132,9 +143,12 @@ func (pl *Planner) Plan(ctx context.Context, direction string) (Plan, error) {
 		if l, ok := links[u.ID]; ok {
 			lp = &l
 		}
-		a, err := pl.decide(ctx, d, u, lp)
+		a, err := pl.decide(ctx, d, u, lp, targets)
 		if err != nil {
 			return plan, err
+		}
+		for _, attr := range a.Attributes {
+			plan.Drift[attr]++
 		}
 		add(a)
 	}
@@ -152,7 +166,37 @@ func (pl *Planner) Plan(ctx context.Context, direction string) (Plan, error) {
 	return plan, nil
 }
 
-func (pl *Planner) decide(ctx context.Context, d *Direction, u galsync.SourceUser, link *galsync.Link) (PlannedAction, error) {
+// readTargets reads the target's users in pages and keeps the linked
+// guests, by id.
+func (pl *Planner) readTargets(ctx context.Context, d *Direction, links map[string]galsync.Link) (map[string]galsync.TargetUser, error) {
+	linked := map[string]bool{}
+	for _, l := range links {
+		if l.HasGuest() {
+			linked[l.TargetUserID] = true
+		}
+	}
+	out := map[string]galsync.TargetUser{}
+	if len(linked) == 0 {
+		return out, nil
+	}
+	for link := ""; ; {
+		users, next, err := pl.Graph.ListUsers(ctx, d.Target.Name, link, d.Rules.TargetSelect())
+		if err != nil {
+			return nil, fmt.Errorf("plan %s: read target: %w", d.Name, err)
+		}
+		for _, u := range users {
+			if linked[u.ID] {
+				out[u.ID] = u
+			}
+		}
+		if next == "" {
+			return out, nil
+		}
+		link = next
+	}
+}
+
+func (pl *Planner) decide(ctx context.Context, d *Direction, u galsync.SourceUser, link *galsync.Link, targets map[string]galsync.TargetUser) (PlannedAction, error) {
 	a := PlannedAction{SourceUserID: u.ID}
 	if link != nil {
 		a.TargetUserID = link.TargetUserID
@@ -168,7 +212,7 @@ func (pl *Planner) decide(ctx context.Context, d *Direction, u galsync.SourceUse
 			a.Action, a.Reason = galsync.ActionSkip, why
 		}
 	case syncplan.VerdictInvite:
-		found, err := pl.Graph.FindUserByMail(ctx, d.Target.Name, dec.Item.InviteAddress, nil)
+		found, err := pl.Graph.FindUserByAddress(ctx, d.Target.Name, d.Rules.InviteAddress(u.Attributes), d.Target.Domain, nil)
 		switch {
 		case err == nil && isExternal(found):
 			a.Action, a.TargetUserID = galsync.ActionJoin, found.ID
@@ -180,12 +224,17 @@ func (pl *Planner) decide(ctx context.Context, d *Direction, u galsync.SourceUse
 			return a, fmt.Errorf("plan %s: look up guest: %w", d.Name, err)
 		}
 	case syncplan.VerdictUpdate:
-		var changes map[string]any
-		changes, a.Action = pendingChanges(*link, dec.Item.Desired)
-		if len(changes) == 0 {
+		target, ok := targets[link.TargetUserID]
+		if !ok {
+			a.Action, a.Reason = PlanMissing, "the target no longer has the guest; it would be invited again"
+			return a, nil
+		}
+		l := *link
+		l.Source = galsync.Snapshot(u.Attributes)
+		a.Attributes, a.Action = DriftOf(d, l, target)
+		if len(a.Attributes) == 0 {
 			a.Action = PlanUnchanged
 		}
-		a.Attributes = slices.Sorted(maps.Keys(changes))
 	}
 	return a, nil
 }

@@ -21,10 +21,17 @@ type DeltaReader interface {
 	DeltaPage(ctx context.Context, tenant, link string, selectAttrs []string) (galsync.DeltaPage, error)
 }
 
-// GuestDirectory finds, invites, updates and deletes users in a target tenant.
+// GuestDirectory finds, reads, invites, updates and deletes users in a
+// target tenant.
 type GuestDirectory interface {
-	FindUserByMail(ctx context.Context, tenant, mail string, selectAttrs []string) (galsync.TargetUser, error)
+	// FindUserByAddress finds the user holding addr as mail, in otherMails,
+	// in proxyAddresses or as the #EXT# user principal name derived with
+	// the tenant's initial domain.
+	FindUserByAddress(ctx context.Context, tenant, addr, domain string, selectAttrs []string) (galsync.TargetUser, error)
+	GetGuest(ctx context.Context, tenant, id string, selectAttrs []string) (galsync.TargetUser, error)
 	Invite(ctx context.Context, tenant string, inv galsync.Invitation) (galsync.TargetUser, error)
+	// UpdateUser patches the user; a 400 naming one of the properties is a
+	// *galsync.RefusedError.
 	UpdateUser(ctx context.Context, tenant, id string, changes map[string]any) error
 	DeleteUser(ctx context.Context, tenant, id string) error
 }
@@ -43,7 +50,7 @@ func WorkMessage(item galsync.WorkItem) (queue.Message, error) {
 		return queue.Message{}, fmt.Errorf("pipeline: encode work item: %w", err)
 	}
 	return queue.Message{
-		ID:          item.MessageID(),
+		ID:          MessageID(item.MessageID()),
 		Body:        body,
 		ContentType: "application/json",
 		Subject:     item.Kind,
@@ -92,22 +99,63 @@ func PullMessage(direction, trigger string, now time.Time, window time.Duration)
 	}, nil
 }
 
-// handOff passes an item from one worker to the other. Its message id is
-// the item's with the hop's tag: an item can travel updates → invites →
+// SendHandOff sends an item one worker passes to the other. Its message id
+// is the item's with the hop's tag: an item can travel updates → invites →
 // updates (a guest deleted in the target, invited again), and under the
 // item's own id the second arrival on updates would be dropped as a
 // duplicate of the first. The tag names the hop and the guest, so copies of
 // one hop (duplicate deliveries) still share an id and fold.
-func handOff(ctx context.Context, q queue.Sender, queueName string, item galsync.WorkItem, tag string) error {
-	m, err := WorkMessage(item)
+func SendHandOff(ctx context.Context, q queue.Sender, h *HandOffItem) error {
+	m, err := WorkMessage(h.Item)
 	if err != nil {
 		return err
 	}
-	m.ID += "/" + tag
-	if err := q.Send(ctx, queueName, m); err != nil {
-		return fmt.Errorf("pipeline: hand %s's item to %s: %w", item.SourceUserID, queueName, err)
+	m.ID = MessageID(h.Item.MessageID() + "/" + h.Queue + ":" + h.Tag)
+	m.ScheduledAt = h.NotBefore
+	if err := q.Send(ctx, h.Queue, m); err != nil {
+		return fmt.Errorf("pipeline: hand %s's item to %s: %w", h.Item.SourceUserID, h.Queue, err)
 	}
 	return nil
+}
+
+// SweepMessage asks for a sweep of a direction: every linked guest
+// compared with its desired state.
+func SweepMessage(direction, trigger string, now time.Time) (queue.Message, error) {
+	body, err := json.Marshal(galsync.PullRequest{Direction: direction, Trigger: trigger, Mode: galsync.PullSweep, RequestedAt: now.UTC()})
+	if err != nil {
+		return queue.Message{}, fmt.Errorf("pipeline: encode sweep request: %w", err)
+	}
+	return queue.Message{
+		ID:          MessageID(fmt.Sprintf("sweep:%s:%d", direction, now.UnixNano())),
+		Body:        body,
+		ContentType: "application/json",
+		Subject:     galsync.PullSweep,
+		Properties:  map[string]string{queue.PropDirection: direction},
+	}, nil
+}
+
+func encodeSweepContinuation(direction string, cur galsync.SweepCursor, now time.Time) ([]byte, error) {
+	body, err := json.Marshal(galsync.PullRequest{Direction: direction, Trigger: "continue", Mode: galsync.PullSweep,
+		RequestedAt: now.UTC(), Sweep: &cur})
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: encode sweep continuation: %w", err)
+	}
+	return body, nil
+}
+
+// FullRoundMessage asks for a fresh full round of a direction's source.
+func FullRoundMessage(direction, trigger string, now time.Time) (queue.Message, error) {
+	body, err := json.Marshal(galsync.PullRequest{Direction: direction, Trigger: trigger, Mode: galsync.PullFull, RequestedAt: now.UTC()})
+	if err != nil {
+		return queue.Message{}, fmt.Errorf("pipeline: encode full round request: %w", err)
+	}
+	return queue.Message{
+		ID:          MessageID(fmt.Sprintf("full:%s:%d", direction, now.UnixNano())),
+		Body:        body,
+		ContentType: "application/json",
+		Subject:     galsync.PullFull,
+		Properties:  map[string]string{queue.PropDirection: direction},
+	}, nil
 }
 
 func sendItems(ctx context.Context, q queue.Sender, queueName string, items []galsync.WorkItem) error {

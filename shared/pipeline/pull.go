@@ -50,8 +50,13 @@ func partial(u galsync.SourceUser) bool {
 
 // PullResult counts what one pull did.
 type PullResult struct {
-	Pages, Users                             int
-	Invites, Updates, Deprovisions, Skipped  int
+	Pages, Users                            int
+	Invites, Updates, Deprovisions, Skipped int
+	// Unchanged: users seen again exactly as their guests were reconciled.
+	Unchanged int
+	// SweepRequested: the direction's configuration changed since its
+	// last round, so a sweep was asked for.
+	SweepRequested                           bool
 	RoundFinished, Resynced, Paused, Blocked bool
 	// Continued: the budget ran out and a follow-up pull was enqueued.
 	Continued bool
@@ -79,6 +84,29 @@ func (p *Puller) Pull(ctx context.Context, req galsync.PullRequest, invocationID
 	cur, err := p.loadCursor(ctx, d.Name)
 	if err != nil {
 		return res, err
+	}
+	if cur.Config != d.Rules.Fingerprint() {
+		if cur.ETag != "" {
+			// The mapping or the worker settings changed: every guest may
+			// now differ from its desired state, and an incremental round
+			// shows only users that changed in the source.
+			if err := p.requestSweep(ctx, d, "configuration changed"); err != nil {
+				return res, err
+			}
+			res.SweepRequested = true
+		}
+		cur.Config = d.Rules.Fingerprint()
+	}
+	if req.Mode == galsync.PullFull && !cur.Full {
+		// A full round starts at a round's boundary; one in progress
+		// finishes first and the next round is full.
+		cur.FullRequested = true
+	}
+	if cur.FullRequested && cur.Page == 0 && cur.Link != "" {
+		now := p.Now()
+		cur.Link, cur.Full, cur.FullRequested = "", true, false
+		cur.Round, cur.RoundStartedAt = newRoundID(now), now
+		cur.LastResyncAt, cur.ResyncReason = now, "scheduled full round"
 	}
 	started := p.Now()
 	for {
@@ -124,6 +152,19 @@ func (p *Puller) Pull(ctx context.Context, req galsync.PullRequest, invocationID
 			return res, p.continueLater(ctx, d.Name, cur, &res)
 		}
 	}
+}
+
+// requestSweep asks for a sweep of the direction, once per configuration.
+func (p *Puller) requestSweep(ctx context.Context, d *Direction, why string) error {
+	m, err := SweepMessage(d.Name, why, p.Now())
+	if err != nil {
+		return err
+	}
+	m.ID = MessageID("sweep:" + d.Name + ":config:" + d.Rules.Fingerprint())
+	if err := p.Queue.Send(ctx, galsync.QueuePulls, m); err != nil {
+		return fmt.Errorf("delta-pull %s: request a sweep: %w", d.Name, err)
+	}
+	return nil
 }
 
 func (p *Puller) loadCursor(ctx context.Context, dir string) (galsync.Cursor, error) {

@@ -7,32 +7,45 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
-	"github.com/galsync/galsync/shared/queue"
 	"github.com/galsync/galsync/shared/syncplan"
 )
 
-// Updater is the update worker: it converges a guest on the desired
-// snapshot with one PATCH of only the changed attributes (invariant 4),
-// ignores items older than what the link already applied (invariant 3), and
-// retires guests per the direction's policy.
+// Updater is the update worker, a level-based reconciler (controller-
+// runtime's reconcile is the model): it computes the guest's desired state
+// with the mapping in force now, from the newest source state known, reads
+// the guest as it is in the target, and writes only the difference, in one
+// PATCH (invariant 4). A stale or duplicated item writes nothing, a replay
+// after a mapping fix converges, and a target-side edit is reverted. It
+// also retires guests per the direction's policy.
 type Updater struct {
 	Directions Catalog
 	Store      LinkStore
 	Graph      GuestDirectory
-	Queue      queue.Sender
-	Now        galsync.Clock
-	// InviteWait is how long to wait for an invitation, or another
-	// worker's write to the same guest, before giving the item back to the
-	// queue (invitation) or taking the write over (a claim whose worker
-	// seems gone).
-	InviteWait time.Duration
+	// Source reads the source user when no source state is known.
+	Source UserReader
+	Now    galsync.Clock
 	// ClaimTTL: a claim older than this is ignored (its worker died).
 	ClaimTTL time.Duration
-	Logger   *slog.Logger
+	// ReplicationGrace: a guest invited this recently that Graph answers
+	// 404 for is taken as not yet replicated, not as deleted
+	// (DefaultReplicationGrace when zero).
+	ReplicationGrace time.Duration
+	// ReplicationWait: how long to wait before reading such a guest again
+	// (DefaultReplicationWait when zero).
+	ReplicationWait time.Duration
+	Logger          *slog.Logger
 }
+
+// DefaultReplicationGrace bounds how long a new guest's 404 is taken for
+// replication delay. Graph documents that a new object may take a while to
+// show on every replica (learn.microsoft.com/graph/best-practices-concept,
+// "Handling expected errors"; learn.microsoft.com/entra/external-id/
+// troubleshoot, "invited user ... processing delays").
+const DefaultReplicationGrace = 15 * time.Minute
 
 // Handle processes one updates-queue item.
 func (w *Updater) Handle(ctx context.Context, item galsync.WorkItem, invocationID string) (Outcome, error) {
@@ -41,98 +54,323 @@ func (w *Updater) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		return Outcome{}, err
 	}
 	for attempt := 0; ; attempt++ {
-		out, err := w.try(ctx, d, item, invocationID)
+		out, err := w.try(ctx, d, item)
 		if errors.Is(err, galsync.ErrConflict) && attempt < 4 {
 			continue // the link moved under us: read it again
-		}
-		if err != nil && !errors.Is(err, errInviteInProgress) {
-			logFailure(ctx, w.Store, w.Logger, w.Now(), item, actionOf(item), invocationID, err)
 		}
 		return out, err
 	}
 }
 
-// replicationGrace: a guest created this recently that Graph answers 404
-// for is taken as not yet replicated, not as deleted.
-const replicationGrace = 5 * time.Minute
-
-var errInviteInProgress = errors.New("update worker: the guest's invitation is still in progress")
-
-func actionOf(item galsync.WorkItem) string {
-	if item.Kind == galsync.WorkDeprovision {
-		return galsync.ActionDisable
-	}
-	return galsync.ActionUpdate
-}
-
-func (w *Updater) try(ctx context.Context, d *Direction, item galsync.WorkItem, invocationID string) (Outcome, error) {
-	link, err := w.waitForLink(ctx, d.Name, item.SourceUserID)
+func (w *Updater) try(ctx context.Context, d *Direction, item galsync.WorkItem) (Outcome, error) {
+	link, err := w.Store.GetLink(ctx, d.Name, item.SourceUserID)
 	if errors.Is(err, galsync.ErrNotFound) {
 		if item.Kind == galsync.WorkDeprovision {
-			return w.done(ctx, item, invocationID, "", galsync.ActionSkip, galsync.OutcomeSkipped, syncplan.ReasonRemovedOnly, nil)
+			return w.done(ctx, item, "", galsync.ActionSkip, galsync.OutcomeSkipped, syncplan.ReasonRemovedOnly, nil)
 		}
-		return Outcome{Action: HandOff, Reason: "no guest yet"}, handOff(ctx, w.Queue, galsync.QueueInvites, item, "nolink")
+		return w.toInviter(item, galsync.Link{}, "no guest yet", "nolink"), nil
 	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("update worker: read link: %w", err)
+	}
+	if w.claimedByOther(link) {
+		return Outcome{}, galsync.RetryAfter(fmt.Errorf("update worker: %w", errClaimHeld), 2*time.Second)
+	}
+	if item.Kind == galsync.WorkDeprovision {
+		if item.Seq < link.SourceSeq {
+			return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
+				fmt.Sprintf("stale: the user was seen again (seq %d) after this deprovision (seq %d)", link.SourceSeq, item.Seq), nil)
+		}
+		return w.deprovision(ctx, d, link, item)
+	}
+	link.Observe(item.Seq, item.Source)
+	if !link.HasGuest() {
+		return w.toInviter(item, link, "no guest yet", string(link.State)+":"+link.TargetUserID), nil
+	}
+	fp := d.Rules.Fingerprint()
+	if item.Kind == galsync.WorkUpsert && item.Seq < link.ReconciledSeq && link.ReconciledConfig == fp {
+		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
+			fmt.Sprintf("stale: seq %d is older than the reconciled seq %d", item.Seq, link.ReconciledSeq), nil)
+	}
+	return w.reconcile(ctx, d, link, item)
+}
+
+// reconcile converges one guest on its desired state.
+func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link, item galsync.WorkItem) (Outcome, error) {
+	source, err := sourceState(ctx, w.Source, d, link)
 	if err != nil {
 		return Outcome{}, err
 	}
-	if item.Seq < link.AppliedSeq {
-		return w.done(ctx, item, invocationID, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
-			fmt.Sprintf("stale: seq %d is older than the applied seq %d", item.Seq, link.AppliedSeq), nil)
+	if source == nil {
+		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped,
+			"the source user no longer exists; the next pull retires the guest", nil)
 	}
-	if item.Kind == galsync.WorkDeprovision {
-		return w.deprovision(ctx, d, link, item, invocationID)
+	link.Source = source
+	if in, why := d.Rules.InScope(galsync.SourceUser{ID: link.SourceUserID, Attributes: source}); !in {
+		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped,
+			"out of scope now ("+why+"); the next pull retires the guest", nil)
 	}
-	if link.State == galsync.LinkDeleted {
-		return Outcome{Action: HandOff, Reason: "guest was deleted; inviting again"}, handOff(ctx, w.Queue, galsync.QueueInvites, item, "deleted:"+link.TargetUserID)
+	target, err := w.Graph.GetGuest(ctx, d.Target.Name, link.TargetUserID, d.Rules.TargetSelect())
+	if errors.Is(err, galsync.ErrNotFound) {
+		return w.missing(ctx, link, item, err)
 	}
-	return w.update(ctx, d, link, item, invocationID)
-}
-
-// waitForLink reads the link, waiting a little while an invitation of
-// another item is in progress.
-func (w *Updater) waitForLink(ctx context.Context, dir, src string) (galsync.Link, error) {
-	deadline := w.Now().Add(w.InviteWait)
-	for {
-		link, err := w.Store.GetLink(ctx, dir, src)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("update worker: read guest: %w", err)
+	}
+	plan := planReconcile(d, link, target, source)
+	written, refused := []string{}, map[string]galsync.Refusal{}
+	if len(plan.changes) > 0 {
+		if link, err = w.claim(ctx, link, item); err != nil {
+			return Outcome{}, err
+		}
+		written, refused, err = w.patch(ctx, d, link, plan.changes)
+		if errors.Is(err, galsync.ErrNotFound) {
+			w.releaseClaim(ctx, d, link)
+			return w.missing(ctx, link, item, err)
+		}
 		if err != nil {
-			if errors.Is(err, galsync.ErrNotFound) {
-				return link, err
-			}
-			return link, fmt.Errorf("update worker: read link: %w", err)
-		}
-		busy := link.State == galsync.LinkInviting || w.claimed(link)
-		if !busy {
-			return link, nil
-		}
-		if !w.Now().Before(deadline) {
-			if link.State == galsync.LinkInviting {
-				return link, errInviteInProgress
-			}
-			return link, nil // a write claim that outlived the wait: take it over
-		}
-		select {
-		case <-ctx.Done():
-			return link, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+			w.releaseClaim(ctx, d, link)
+			return Outcome{}, fmt.Errorf("update worker: %w", err)
 		}
 	}
-}
-
-// pendingChanges is what converging a guest on desired writes: the
-// attributes that differ from what the link applied, and, for a disabled
-// guest, re-enabling it (action reenable, else update).
-func pendingChanges(link galsync.Link, desired galsync.Snapshot) (map[string]any, string) {
-	changes := syncplan.Diff(link.Applied, desired)
-	if link.State == galsync.LinkDisabled {
-		changes["accountEnabled"] = true
-		return changes, galsync.ActionReenable
+	if plan.addressList {
+		if err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, map[string]any{"showInAddressList": true}); err != nil {
+			var re *galsync.RefusedError
+			if !errors.As(err, &re) && !galsync.IsPermanent(err) {
+				w.releaseClaim(ctx, d, link)
+				return Outcome{}, fmt.Errorf("update worker: show in address list: %w", err)
+			}
+			refused["showInAddressList"] = galsync.Refusal{Fingerprint: d.Rules.AttributeFingerprint("showInAddressList", true),
+				Message: err.Error(), At: w.Now()}
+		} else {
+			written = append(written, "showInAddressList")
+		}
 	}
-	return changes, galsync.ActionUpdate
+	return w.record(ctx, d, link, item, plan, written, refused)
 }
 
-// claimed: another write to this guest is in progress (a fresh claim).
-func (w *Updater) claimed(l galsync.Link) bool {
+// reconcilePlan is what converging a guest writes.
+type reconcilePlan struct {
+	changes map[string]any
+	// addressList: the separate showInAddressList write is due.
+	addressList bool
+	action      string // update or reenable
+	// stillRefused keeps refusals whose mapping and value are unchanged.
+	stillRefused map[string]galsync.Refusal
+}
+
+// planReconcile compares the guest as read with its desired state: the
+// mapping applied to the source, the guest enabled (in scope means
+// enabled) and of the direction's userType, less what Graph refused for
+// the same mapping and value.
+func planReconcile(d *Direction, link galsync.Link, target galsync.TargetUser, source galsync.Snapshot) reconcilePlan {
+	desired := d.Rules.Map(source)
+	if _, ok := target.Attributes["accountEnabled"].(bool); ok {
+		desired["accountEnabled"] = true
+	}
+	if d.UserType != "" && target.UserType != "" && !strings.EqualFold(target.UserType, d.UserType) {
+		desired["userType"] = d.UserType
+	}
+	addressList := d.Rules.AddressList() == syncplan.AddressListGraph
+	p := reconcilePlan{action: galsync.ActionUpdate, stillRefused: map[string]galsync.Refusal{}}
+	for attr, r := range link.Refused {
+		want, mapped := desired[attr]
+		if attr == "showInAddressList" && addressList {
+			want, mapped = true, true
+		}
+		if mapped && r.Fingerprint == d.Rules.AttributeFingerprint(attr, want) {
+			p.stillRefused[attr] = r
+			delete(desired, attr)
+		}
+	}
+	p.changes = syncplan.Diff(galsync.Snapshot(target.Attributes), desired)
+	if _, ok := p.changes["accountEnabled"]; ok {
+		p.action = galsync.ActionReenable
+	}
+	if addressList {
+		_, refused := p.stillRefused["showInAddressList"]
+		shown, _ := target.Attributes["showInAddressList"].(bool)
+		p.addressList = !refused && !shown
+	}
+	return p
+}
+
+// patch writes changes in one PATCH. Graph applies a PATCH whole or not at
+// all, so when it refuses one attribute (a 400 naming it) the others are
+// written without it, and the refused one is returned to be recorded.
+// When a refusal names no attribute, each is written on its own to find
+// the refused ones.
+func (w *Updater) patch(ctx context.Context, d *Direction, link galsync.Link, changes map[string]any) ([]string, map[string]galsync.Refusal, error) {
+	changes = maps.Clone(changes)
+	refused := map[string]galsync.Refusal{}
+	refuse := func(attr string, err error) {
+		refused[attr] = galsync.Refusal{Fingerprint: d.Rules.AttributeFingerprint(attr, changes[attr]), Message: err.Error(), At: w.Now()}
+		delete(changes, attr)
+	}
+	for len(changes) > 0 {
+		err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, changes)
+		var re *galsync.RefusedError
+		switch {
+		case err == nil:
+			return slices.Sorted(maps.Keys(changes)), refused, nil
+		case errors.As(err, &re) && hasKey(changes, re.Attribute):
+			refuse(re.Attribute, err)
+		case galsync.IsPermanent(err) && len(changes) > 1:
+			return w.patchEach(ctx, d, link, changes, refused, refuse)
+		case galsync.IsPermanent(err):
+			for attr := range changes {
+				refuse(attr, err)
+			}
+		default:
+			return nil, refused, err
+		}
+	}
+	return []string{}, refused, nil
+}
+
+// patchEach writes the attributes one PATCH each, recording the refused.
+func (w *Updater) patchEach(ctx context.Context, d *Direction, link galsync.Link, changes map[string]any,
+	refused map[string]galsync.Refusal, refuse func(string, error)) ([]string, map[string]galsync.Refusal, error) {
+	var written []string
+	for _, attr := range slices.Sorted(maps.Keys(changes)) {
+		err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, map[string]any{attr: changes[attr]})
+		switch {
+		case err == nil:
+			written = append(written, attr)
+		case galsync.IsPermanent(err):
+			refuse(attr, err)
+		default:
+			return written, refused, err
+		}
+	}
+	return written, refused, nil
+}
+
+func hasKey(m map[string]any, k string) bool { _, ok := m[k]; return ok }
+
+// record saves the reconciled link and logs what was written and refused.
+func (w *Updater) record(ctx context.Context, d *Direction, link galsync.Link, item galsync.WorkItem, plan reconcilePlan,
+	written []string, refused map[string]galsync.Refusal) (Outcome, error) {
+	now := w.Now()
+	newRefusals := slices.Sorted(maps.Keys(refused))
+	maps.Copy(plan.stillRefused, refused)
+	link.Refused = plan.stillRefused
+	if len(link.Refused) == 0 {
+		link.Refused = nil
+	}
+	link.State, link.ReconciledSeq, link.ReconciledConfig, link.ReconciledAt = galsync.LinkActive, link.SourceSeq, d.Rules.Fingerprint(), now
+	link.ClearClaim()
+	link.UpdatedAt = now
+	if _, err := w.Store.PutLink(ctx, link); err != nil {
+		return Outcome{}, fmt.Errorf("update worker: record reconciled guest: %w", err)
+	}
+	var entries []galsync.LogEntry
+	for _, attr := range newRefusals {
+		entries = append(entries, galsync.LogEntry{Time: now, Direction: d.Name, SourceUserID: link.SourceUserID,
+			TargetUserID: link.TargetUserID, Action: galsync.ActionRefused, Outcome: galsync.OutcomeFailed,
+			Reason: refused[attr].Message, Attributes: []string{attr}, Seq: item.Seq})
+	}
+	action, outcome, reason := plan.action, galsync.OutcomeSuccess, ""
+	if len(written) == 0 {
+		action, outcome, reason = galsync.ActionUpdate, galsync.OutcomeNoChange, "unchanged"
+	}
+	entries = append(entries, galsync.LogEntry{Time: now, Direction: d.Name, SourceUserID: link.SourceUserID,
+		TargetUserID: link.TargetUserID, Action: action, Outcome: outcome, Reason: reason, Attributes: written, Seq: item.Seq})
+	if err := w.Store.AppendLog(ctx, entries...); err != nil {
+		return Outcome{}, fmt.Errorf("update worker: log: %w", err)
+	}
+	return Outcome{Action: action, Reason: reason, Attributes: written}, nil
+}
+
+// missing handles a guest Graph does not know: not yet replicated if it
+// was invited moments ago (try again later), else deleted in the target
+// (invite again).
+func (w *Updater) missing(ctx context.Context, link galsync.Link, item galsync.WorkItem, cause error) (Outcome, error) {
+	if !link.InvitedAt.IsZero() && w.Now().Sub(link.InvitedAt) < w.grace() {
+		return Outcome{}, galsync.RetryAfter(fmt.Errorf("update worker: the new guest is not visible yet (directory replication): %w", cause), w.wait())
+	}
+	link.State, link.UpdatedAt = galsync.LinkDeleted, w.Now()
+	link.ClearClaim()
+	if _, err := w.Store.PutLink(ctx, link); err != nil {
+		return Outcome{}, fmt.Errorf("update worker: record deleted guest: %w", err)
+	}
+	return w.toInviter(item, link, "guest missing in the target; inviting again", "deleted:"+link.TargetUserID), nil
+}
+
+// toInviter passes the user to the invite worker.
+func (w *Updater) toInviter(item galsync.WorkItem, link galsync.Link, reason, tag string) Outcome {
+	next := item
+	if len(link.Source) > 0 && link.SourceSeq >= item.Seq {
+		next.Source, next.Seq = link.Source, link.SourceSeq
+	}
+	if next.Kind == galsync.WorkUpsert && len(next.Source) == 0 {
+		next.Kind = galsync.WorkReconcile
+	}
+	return Outcome{Action: HandOff, Reason: reason, HandOff: &HandOffItem{Queue: galsync.QueueInvites, Item: next, Tag: tag}}
+}
+
+func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Link, item galsync.WorkItem) (Outcome, error) {
+	action, why := syncplan.DeprovisionAction(d.Deprovision.Action, link.State)
+	if action == "" {
+		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, why, nil)
+	}
+	link, err := w.claim(ctx, link, item)
+	if err != nil {
+		return Outcome{}, err
+	}
+	wrote := true
+	switch action {
+	case galsync.ActionDisable:
+		wrote, err = w.disable(ctx, d, &link)
+	case galsync.ActionDelete:
+		err = w.Graph.DeleteUser(ctx, d.Target.Name, link.TargetUserID)
+		if errors.Is(err, galsync.ErrNotFound) {
+			err = nil
+		}
+		link.State = galsync.LinkDeleted
+	}
+	if err != nil {
+		w.releaseClaim(ctx, d, link)
+		return Outcome{}, fmt.Errorf("update worker: %s guest: %w", action, err)
+	}
+	link.SourceSeq, link.UpdatedAt = max(link.SourceSeq, item.Seq), w.Now()
+	link.ClearClaim()
+	if _, err := w.Store.PutLink(ctx, link); err != nil {
+		return Outcome{}, fmt.Errorf("update worker: record %s: %w", action, err)
+	}
+	outcome := galsync.OutcomeSuccess
+	if !wrote {
+		outcome = galsync.OutcomeNoChange
+	}
+	return w.done(ctx, item, link.TargetUserID, action, outcome, item.Reason, nil)
+}
+
+// disable disables the guest unless it already is; a guest Graph does not
+// know is recorded as deleted.
+func (w *Updater) disable(ctx context.Context, d *Direction, link *galsync.Link) (bool, error) {
+	g, err := w.Graph.GetGuest(ctx, d.Target.Name, link.TargetUserID, []string{"accountEnabled"})
+	if errors.Is(err, galsync.ErrNotFound) {
+		link.State = galsync.LinkDeleted
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	link.State = galsync.LinkDisabled
+	if enabled, ok := g.Attributes["accountEnabled"].(bool); ok && !enabled {
+		return false, nil
+	}
+	err = w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, map[string]any{"accountEnabled": false})
+	if errors.Is(err, galsync.ErrNotFound) {
+		link.State = galsync.LinkDeleted
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// claimedByOther: another write to this guest is in progress (a fresh
+// claim).
+func (w *Updater) claimedByOther(l galsync.Link) bool {
 	ttl := w.ClaimTTL
 	if ttl <= 0 {
 		ttl = 2 * time.Minute
@@ -140,103 +378,47 @@ func (w *Updater) claimed(l galsync.Link) bool {
 	return !l.ClaimedAt.IsZero() && w.Now().Sub(l.ClaimedAt) < ttl
 }
 
-// claim marks the link as being written for item, ETag-guarded: of two
-// workers holding copies of one item (a duplicate delivery), only one wins
-// and writes to Graph; the other re-reads, waits, and finds it applied.
+// claim marks the link as being written, ETag-guarded: of two workers
+// holding copies of one item (a duplicate delivery), only one wins and
+// writes to Graph; the other reads the link again, sees the claim, and
+// comes back later to find the guest converged.
 func (w *Updater) claim(ctx context.Context, link galsync.Link, item galsync.WorkItem) (galsync.Link, error) {
 	link.ClaimedAt, link.ClaimSeq = w.Now(), item.Seq
 	claimed, err := w.Store.PutLink(ctx, link)
 	if err != nil {
 		return link, fmt.Errorf("update worker: claim link: %w", err)
 	}
+	claimed.Source = link.Source
 	return claimed, nil
 }
 
-func (w *Updater) update(ctx context.Context, d *Direction, link galsync.Link, item galsync.WorkItem, invocationID string) (Outcome, error) {
-	changes, action := pendingChanges(link, item.Desired)
-	if len(changes) > 0 {
-		var err error
-		if link, err = w.claim(ctx, link, item); err != nil {
-			return Outcome{}, err
-		}
-		err = w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, changes)
-		if errors.Is(err, galsync.ErrNotFound) && w.Now().Sub(link.CreatedAt) < replicationGrace {
-			// A guest invited moments ago may not have reached every
-			// directory replica yet (Graph: "Processing delays"): retry
-			// rather than take it for deleted and invite again.
-			link.ClearClaim()
-			if _, perr := w.Store.PutLink(ctx, link); perr != nil {
-				w.Logger.Warn("update worker: could not release the claim", "direction", d.Name, "sourceUser", item.SourceUserID, "err", perr)
-			}
-			return Outcome{}, fmt.Errorf("update worker: the new guest is not visible yet (directory replication); retrying: %w", err)
-		}
-		if errors.Is(err, galsync.ErrNotFound) {
-			// Someone deleted the guest in the target: record it and invite again.
-			link.State, link.UpdatedAt = galsync.LinkDeleted, w.Now()
-			link.ClearClaim()
-			if _, err := w.Store.PutLink(ctx, link); err != nil {
-				return Outcome{}, fmt.Errorf("update worker: record deleted guest: %w", err)
-			}
-			return Outcome{Action: HandOff, Reason: "guest missing in target"}, handOff(ctx, w.Queue, galsync.QueueInvites, item, "deleted:"+link.TargetUserID)
-		}
-		if err != nil {
-			return Outcome{}, fmt.Errorf("update worker: %w", err)
-		}
-	}
-	if len(changes) == 0 && item.Seq == link.AppliedSeq {
-		// A duplicate delivery of what is already applied: nothing to write.
-		return Outcome{Action: galsync.ActionSkip, Reason: "unchanged"}, nil
-	}
-	link.Applied, link.AppliedSeq, link.State, link.UpdatedAt = item.Desired.Clone(), item.Seq, galsync.LinkActive, w.Now()
+func (w *Updater) releaseClaim(ctx context.Context, d *Direction, link galsync.Link) {
 	link.ClearClaim()
 	if _, err := w.Store.PutLink(ctx, link); err != nil {
-		return Outcome{}, fmt.Errorf("update worker: record applied snapshot: %w", err)
+		w.Logger.Warn("update worker: could not release the claim; it expires on its own", "direction", d.Name,
+			"sourceUser", link.SourceUserID, "err", err)
 	}
-	if len(changes) == 0 {
-		return w.done(ctx, item, invocationID, link.TargetUserID, galsync.ActionUpdate, galsync.OutcomeNoChange, "unchanged", nil)
-	}
-	return w.done(ctx, item, invocationID, link.TargetUserID, action, galsync.OutcomeSuccess, "", slices.Sorted(maps.Keys(changes)))
 }
 
-func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Link, item galsync.WorkItem, invocationID string) (Outcome, error) {
-	action, why := syncplan.DeprovisionAction(d.Deprovision.Action, link.State)
-	switch action {
-	case "":
-		return w.done(ctx, item, invocationID, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, why, nil)
+func (w *Updater) grace() time.Duration {
+	if w.ReplicationGrace <= 0 {
+		return DefaultReplicationGrace
 	}
-	link, err := w.claim(ctx, link, item)
-	if err != nil {
-		return Outcome{}, err
-	}
-	switch action {
-	case galsync.ActionDisable:
-		err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, map[string]any{"accountEnabled": false})
-		if err != nil && !errors.Is(err, galsync.ErrNotFound) {
-			return Outcome{}, fmt.Errorf("update worker: disable guest: %w", err)
-		}
-		link.State = galsync.LinkDisabled
-		if err != nil {
-			link.State = galsync.LinkDeleted
-		}
-	case galsync.ActionDelete:
-		if err := w.Graph.DeleteUser(ctx, d.Target.Name, link.TargetUserID); err != nil && !errors.Is(err, galsync.ErrNotFound) {
-			return Outcome{}, fmt.Errorf("update worker: delete guest: %w", err)
-		}
-		link.State = galsync.LinkDeleted
-	}
-	link.AppliedSeq, link.UpdatedAt = item.Seq, w.Now()
-	link.ClearClaim()
-	if _, err := w.Store.PutLink(ctx, link); err != nil {
-		return Outcome{}, fmt.Errorf("update worker: record %s: %w", action, err)
-	}
-	return w.done(ctx, item, invocationID, link.TargetUserID, action, galsync.OutcomeSuccess, item.Reason, nil)
+	return w.ReplicationGrace
 }
 
-func (w *Updater) done(ctx context.Context, item galsync.WorkItem, invocationID, target, action, outcome, reason string, attrs []string) (Outcome, error) {
+func (w *Updater) wait() time.Duration {
+	if w.ReplicationWait <= 0 {
+		return DefaultReplicationWait
+	}
+	return w.ReplicationWait
+}
+
+func (w *Updater) done(ctx context.Context, item galsync.WorkItem, target, action, outcome, reason string, attrs []string) (Outcome, error) {
 	err := w.Store.AppendLog(ctx, galsync.LogEntry{Time: w.Now(), Direction: item.Direction, SourceUserID: item.SourceUserID,
-		TargetUserID: target, Action: action, Outcome: outcome, Reason: reason, Attributes: attrs, Seq: item.Seq, InvocationID: invocationID})
+		TargetUserID: target, Action: action, Outcome: outcome, Reason: reason, Attributes: attrs, Seq: item.Seq})
 	if err != nil {
 		return Outcome{}, fmt.Errorf("update worker: log: %w", err)
 	}
-	return Outcome{Action: action, Reason: reason}, nil
+	return Outcome{Action: action, Reason: reason, Attributes: attrs}, nil
 }

@@ -30,6 +30,16 @@ const (
 	PropDirection   = "galsync-direction"
 	PropSourceUser  = "galsync-source-user"
 	PropSeq         = "galsync-seq"
+	// PropAttempt counts the attempts a rescheduled message has had, and
+	// PropRetrySince is when the first of them failed (RFC 3339): galsync
+	// retries a transient failure with a new scheduled message rather than
+	// an abandon, which Service Bus redelivers at once.
+	PropAttempt    = "galsync-attempt"
+	PropRetrySince = "galsync-retry-since"
+	// PropParkedFrom names the queue a parked message came from, and
+	// PropParkedReason why it was parked.
+	PropParkedFrom   = "galsync-parked-from"
+	PropParkedReason = "galsync-parked-reason"
 )
 
 // Errors.
@@ -53,6 +63,9 @@ type Message struct {
 	// Properties are application properties (Service Bus
 	// ApplicationProperties). galsync only uses string values.
 	Properties map[string]string
+	// ScheduledAt, if set and later than now, keeps the message invisible
+	// to receivers until then (Service Bus ScheduledEnqueueTime).
+	ScheduledAt time.Time
 }
 
 // Delivery is a received message, locked for its receiver until

@@ -45,22 +45,21 @@ func (r *Rules) Decide(u galsync.SourceUser, link *galsync.Link) Decision {
 		return r.deprovision(item, link, reason)
 	}
 	if in, why := r.InScope(u); !in {
-		if link == nil || link.State == galsync.LinkDeleted {
+		if link == nil || !link.HasGuest() {
 			return Decision{Verdict: VerdictSkip, Reason: why}
 		}
 		return r.deprovision(item, link, ReasonLeftScope+why)
 	}
 	item.Kind = galsync.WorkUpsert
-	item.Desired = r.Map(u)
-	item.InviteAddress = r.InviteAddress(u)
-	if link == nil || link.State == galsync.LinkDeleted {
+	item.Source = galsync.Snapshot(u.Attributes).Clone()
+	if link == nil || !link.HasGuest() {
 		return Decision{Verdict: VerdictInvite, Item: item}
 	}
 	return Decision{Verdict: VerdictUpdate, Item: item}
 }
 
 func (r *Rules) deprovision(item galsync.WorkItem, link *galsync.Link, reason string) Decision {
-	if link == nil || link.State == galsync.LinkDeleted {
+	if link == nil || !link.HasGuest() {
 		return Decision{Verdict: VerdictSkip, Reason: ReasonRemovedOnly}
 	}
 	if v, why := DeprovisionAction(r.Direction.Deprovision.Action, link.State); v == "" {
@@ -88,13 +87,13 @@ func DeprovisionAction(policy string, s galsync.LinkState) (string, string) {
 	return galsync.ActionDisable, ""
 }
 
-// Diff lists the attributes whose desired value differs from the applied
-// one, with the desired value (nil clears). Empty string, empty list and
-// nil are the same "empty".
-func Diff(applied, desired galsync.Snapshot) map[string]any {
+// Diff lists the attributes whose desired value differs from the current
+// one (the guest as read from the target), with the desired value (nil
+// clears). Empty string, empty list and nil are the same "empty".
+func Diff(current, desired galsync.Snapshot) map[string]any {
 	changes := map[string]any{}
 	for k, want := range desired {
-		if !equalValue(applied[k], want) {
+		if !equalValue(galsync.Normalize(current[k]), want) {
 			changes[k] = want
 		}
 	}

@@ -46,7 +46,7 @@ func TestDecide(t *testing.T) {
 			}
 			switch got.Verdict {
 			case VerdictInvite, VerdictUpdate:
-				if got.Item.Kind != galsync.WorkUpsert || got.Item.InviteAddress != "a@contoso.com" || got.Item.Desired["displayName"] != "A" {
+				if got.Item.Kind != galsync.WorkUpsert || got.Item.Source["mail"] != "a@contoso.com" || got.Item.Source["displayName"] != "A" {
 					t.Errorf("item = %+v", got.Item)
 				}
 			case VerdictDeprovision:

@@ -4,6 +4,9 @@
 package syncplan
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -17,38 +20,69 @@ import (
 // Source attributes every pull selects: identity, scope and loop checks.
 var alwaysSelected = []string{"id", "mail", "userPrincipalName", "displayName", "accountEnabled", "userType", "creationType"}
 
-// DefaultMapping copies the address-list attributes by the same name and
-// shows the guest in the target's address list: an invited guest is hidden
-// from it by default (Graph "invitation resource type": showInAddressList is
-// false for invited users), and presence in the GAL is the point of sync.
+// DefaultMapping copies the address-list attributes by the same name.
+// showInAddressList is not among them: the v1.0 user resource says of it
+// "Do not use in Microsoft Graph. Manage this property through the
+// Microsoft 365 admin center", and cross-tenant synchronization's known
+// issues say updating it fails once the B2B user is mail-enabled
+// (learn.microsoft.com/graph/api/resources/user,
+// learn.microsoft.com/entra/identity/multi-tenant-organizations/cross-tenant-synchronization-known-issues);
+// since a PATCH is all-or-nothing, carrying it would lose every other
+// attribute. The direction's addressList setting writes it on its own.
 var DefaultMapping = map[string]galsync.AttributeMapping{
-	"showInAddressList": {Constant: true},
-	"displayName":       {Source: "displayName"}, "givenName": {Source: "givenName"}, "surname": {Source: "surname"},
+	"displayName": {Source: "displayName"}, "givenName": {Source: "givenName"}, "surname": {Source: "surname"},
 	"mail": {Source: "mail"}, "jobTitle": {Source: "jobTitle"}, "department": {Source: "department"},
 	"companyName": {Source: "companyName"}, "officeLocation": {Source: "officeLocation"}, "city": {Source: "city"},
 	"country": {Source: "country"}, "mobilePhone": {Source: "mobilePhone"}, "businessPhones": {Source: "businessPhones"},
 	"employeeId": {Source: "employeeId"},
 }
 
-// Patchable lists the user properties galsync may write on a guest with
-// PATCH /users/{id} (Microsoft Graph v1.0 "Update user"). accountEnabled and
-// userType are managed by deprovisioning and the invitation, not mappings.
-var Patchable = map[string]bool{
+// Updatable lists the user properties Microsoft Graph v1.0 "Update user"
+// documents as settable with PATCH /users/{id}
+// (learn.microsoft.com/graph/api/user-update), of those galsync knows how
+// to write. accountEnabled and userType are managed by galsync itself
+// (deprovisioning, the direction's userType), not by mappings.
+var Updatable = map[string]bool{
 	"displayName": true, "givenName": true, "surname": true, "mail": true, "jobTitle": true, "department": true,
 	"companyName": true, "officeLocation": true, "city": true, "country": true, "state": true, "streetAddress": true,
 	"postalCode": true, "mobilePhone": true, "businessPhones": true, "faxNumber": true, "employeeId": true,
 	"employeeType": true, "usageLocation": true, "preferredLanguage": true, "otherMails": true, "mailNickname": true,
-	"showInAddressList": true,
 }
+
+// Mappable are the properties a mapping may target: the documented
+// updatable ones, and a few user properties Graph has but does not
+// document as updatable, accepted with a warning (Graph may refuse them;
+// a refusal costs only that attribute).
+var Mappable = func() map[string]bool {
+	m := maps.Clone(Updatable)
+	m["showInAddressList"] = true
+	return m
+}()
+
+// Address-list settings of a direction.
+const (
+	// AddressListNone leaves the guest's address-list visibility alone
+	// (Exchange Online: Set-MailUser -HiddenFromAddressListsEnabled).
+	AddressListNone = "none"
+	// AddressListGraph shows the guest in the address list with a
+	// separate PATCH of showInAddressList after the invitation; a refusal
+	// is recorded once and does not block the other attributes.
+	AddressListGraph = "graph"
+)
 
 // Rules is a direction compiled for decisions.
 type Rules struct {
 	Direction galsync.Direction
-	mapping   map[string]mapper
-	include   []rule
-	exclude   []rule
-	inviteVia string
-	selected  []string
+	// Warnings are problems that do not stop the direction (a mapping of
+	// a property Graph does not document as updatable).
+	Warnings    []string
+	mapping     map[string]mapper
+	specs       map[string]string // target attribute → its mapping, as JSON (for fingerprints)
+	include     []rule
+	exclude     []rule
+	inviteVia   string
+	selected    []string
+	fingerprint string
 }
 
 type mapper func(attrs map[string]any) any
@@ -78,7 +112,7 @@ func (r rule) holds(attrs map[string]any) bool {
 // invitations go to the UPN unless the direction says otherwise). Every
 // problem is reported, joined.
 func Compile(d galsync.Direction, crossCloud bool) (*Rules, error) {
-	r := &Rules{Direction: d, mapping: map[string]mapper{}}
+	r := &Rules{Direction: d, mapping: map[string]mapper{}, specs: map[string]string{}}
 	var errs []error
 	mapping := d.Mapping
 	if len(mapping) == 0 {
@@ -94,7 +128,12 @@ func Compile(d galsync.Direction, crossCloud bool) (*Rules, error) {
 			errs = append(errs, fmt.Errorf("mapping %q: %w", target, err))
 			continue
 		}
+		if !Updatable[target] {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("mapping %q: Microsoft Graph v1.0 does not document this property as updatable (learn.microsoft.com/graph/api/user-update); Graph may refuse it, and then only it is left out", target))
+		}
 		r.mapping[target] = m
+		spec, _ := json.Marshal(mapping[target])
+		r.specs[target] = string(spec)
 	}
 	if _, ok := mapping["displayName"]; !ok {
 		errs = append(errs, errors.New(`mapping: displayName must be mapped (invitations need it)`))
@@ -124,13 +163,56 @@ func Compile(d galsync.Direction, crossCloud bool) (*Rules, error) {
 	default:
 		errs = append(errs, fmt.Errorf(`inviteWith %q: use "mail" or "userPrincipalName"`, d.InviteWith))
 	}
+	switch d.AddressList {
+	case "", AddressListNone, AddressListGraph:
+	default:
+		errs = append(errs, fmt.Errorf(`addressList %q: use %q or %q`, d.AddressList, AddressListGraph, AddressListNone))
+	}
+	if d.AddressList == AddressListGraph && r.mapping["showInAddressList"] != nil {
+		errs = append(errs, errors.New(`mapping "showInAddressList" and addressList "graph" both set it: keep one`))
+	}
 	r.selected = slices.Sorted(maps.Keys(referenced))
+	r.fingerprint = fingerprint(r.specs, d)
 	return r, errors.Join(errs...)
 }
 
+// fingerprint digests what decides a guest's desired state: the mapping
+// and the settings the workers apply. Scope is left out: a scope change
+// moves users in or out, which pulls decide.
+func fingerprint(specs map[string]string, d galsync.Direction) string {
+	b, _ := json.Marshal(struct {
+		Mapping     map[string]string
+		UserType    string
+		AddressList string
+		InviteWith  string
+	}{specs, d.UserType, d.AddressList, d.InviteWith})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// Fingerprint identifies the direction's mapping and worker settings: when
+// it changes, every guest is compared again with its desired state.
+func (r *Rules) Fingerprint() string { return r.fingerprint }
+
+// AttributeFingerprint identifies what a refused attribute was: its
+// mapping and its desired value. Graph is asked again only when it changes.
+func (r *Rules) AttributeFingerprint(target string, value any) string {
+	b, _ := json.Marshal([]any{r.specs[target], value})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// AddressList is the direction's address-list setting (none by default).
+func (r *Rules) AddressList() string {
+	if r.Direction.AddressList == "" {
+		return AddressListNone
+	}
+	return r.Direction.AddressList
+}
+
 func compileMapping(target string, m galsync.AttributeMapping, referenced map[string]bool) (mapper, error) {
-	if !Patchable[target] {
-		return nil, fmt.Errorf("not a user property galsync can write (writable: %s)", strings.Join(slices.Sorted(maps.Keys(Patchable)), ", "))
+	if !Mappable[target] {
+		return nil, fmt.Errorf("not a user property galsync can write (writable: %s)", strings.Join(slices.Sorted(maps.Keys(Mappable)), ", "))
 	}
 	set := 0
 	for _, b := range []bool{m.Source != "", m.Constant != nil, m.Expression != ""} {
@@ -180,14 +262,25 @@ func compileRule(rl galsync.Rule, referenced map[string]bool) (rule, error) {
 // Select is the source attributes users/delta must return.
 func (r *Rules) Select() []string { return slices.Clone(r.selected) }
 
-// MappedAttributes are the target attributes the mapping writes, sorted.
-func (r *Rules) MappedAttributes() []string { return slices.Sorted(maps.Keys(r.mapping)) }
+// TargetSelect is what a worker reads of a guest: the mapped attributes
+// and what galsync manages or checks itself.
+func (r *Rules) TargetSelect() []string {
+	sel := map[string]bool{"id": true, "accountEnabled": true, "userType": true, "creationType": true,
+		"externalUserState": true, "userPrincipalName": true, "mail": true}
+	for target := range r.mapping {
+		sel[target] = true
+	}
+	if r.AddressList() == AddressListGraph {
+		sel["showInAddressList"] = true
+	}
+	return slices.Sorted(maps.Keys(sel))
+}
 
-// Map computes the desired guest snapshot of a source user.
-func (r *Rules) Map(u galsync.SourceUser) galsync.Snapshot {
+// Map computes the desired guest snapshot of a source user's attributes.
+func (r *Rules) Map(attrs map[string]any) galsync.Snapshot {
 	s := make(galsync.Snapshot, len(r.mapping))
 	for target, m := range r.mapping {
-		v := galsync.Normalize(m(u.Attributes))
+		v := galsync.Normalize(m(attrs))
 		if isEmpty(v) {
 			v = nil
 		}
@@ -197,6 +290,6 @@ func (r *Rules) Map(u galsync.SourceUser) galsync.Snapshot {
 }
 
 // InviteAddress is where a user's invitation goes ("" if it has none).
-func (r *Rules) InviteAddress(u galsync.SourceUser) string {
-	return strings.TrimSpace(asString(u.Attributes[r.inviteVia]))
+func (r *Rules) InviteAddress(attrs map[string]any) string {
+	return strings.TrimSpace(asString(attrs[r.inviteVia]))
 }

@@ -39,6 +39,10 @@ func TestInScope(t *testing.T) {
 	}{
 		{"member with mail", base.Scope, user("1", "mail", "a@contoso.com"), true, ""},
 		{"invited guest never", galsync.Scope{IncludeGuestUserType: true, IncludeDisabled: true}, user("1", "mail", "a@x.com", "creationType", "Invitation", "userType", "Guest"), false, ReasonSourceGuest},
+		// A delta entry may lack creationType; the #EXT# UPN still marks
+		// a guest of the source, whatever the scope allows.
+		{"#EXT# upn without creationType", galsync.Scope{IncludeGuestUserType: true, IncludeDisabled: true}, user("1", "mail", "a@x.com", "userPrincipalName", "a_x.com#EXT#@src.onmicrosoft.com"), false, ReasonSourceExternal},
+		{"#EXT# upn in lower case", base.Scope, user("1", "mail", "a@x.com", "userPrincipalName", "a_x.com#ext#@src.onmicrosoft.com"), false, ReasonSourceExternal},
 		{"userType guest by default", base.Scope, user("1", "mail", "a@x.com", "userType", "Guest"), false, ReasonGuestUserType},
 		{"userType guest allowed", galsync.Scope{IncludeGuestUserType: true}, user("1", "mail", "a@x.com", "userType", "Guest"), true, ""},
 		{"no mail", base.Scope, user("1"), false, ReasonNoMail},
@@ -69,11 +73,13 @@ func TestMapDefaultAndCustom(t *testing.T) {
 	u := user("1", "mail", "Ada@contoso.com", "displayName", "Ada L", "givenName", "Ada", "jobTitle", "",
 		"businessPhones", []string{"+1"}, "department", "R&D", "userPrincipalName", "ada@contoso.onmicrosoft.com")
 	r := mustCompile(t, galsync.Direction{})
-	got := r.Map(u)
+	got := r.Map(u.Attributes)
+	// showInAddressList is not in the default mapping: Graph refuses it on
+	// mail-enabled guests, and a PATCH is all-or-nothing.
 	want := galsync.Snapshot{
 		"displayName": "Ada L", "givenName": "Ada", "surname": nil, "mail": "Ada@contoso.com", "jobTitle": nil,
 		"department": "R&D", "companyName": nil, "officeLocation": nil, "city": nil, "country": nil,
-		"mobilePhone": nil, "businessPhones": []string{"+1"}, "employeeId": nil, "showInAddressList": true,
+		"mobilePhone": nil, "businessPhones": []string{"+1"}, "employeeId": nil,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("default Map =\n%#v\nwant\n%#v", got, want)
@@ -83,7 +89,7 @@ func TestMapDefaultAndCustom(t *testing.T) {
 		"companyName": {Constant: "Contoso"},
 		"mail":        {Expression: `Lower([mail])`},
 	}})
-	got = custom.Map(u)
+	got = custom.Map(u.Attributes)
 	want = galsync.Snapshot{"displayName": "Ada L (Contoso)", "companyName": "Contoso", "mail": "ada@contoso.com"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("custom Map = %#v, want %#v", got, want)
@@ -102,7 +108,8 @@ func TestCompileErrors(t *testing.T) {
 			"department": {Expression: "Nope()"},
 		},
 		Scope:      galsync.Scope{Include: []galsync.Rule{{Attribute: "a", Matches: "("}}, Exclude: []galsync.Rule{{Equals: "x"}}},
-		InviteWith: "phone",
+		InviteWith:  "phone",
+		AddressList: "always",
 	}, false)
 	if err == nil {
 		t.Fatal("want errors")
@@ -115,6 +122,7 @@ func TestCompileErrors(t *testing.T) {
 		`scope.include[0]: matches: error parsing regexp`,
 		`scope.exclude[0]: attribute is missing`,
 		`inviteWith "phone"`,
+		`addressList "always"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
@@ -127,13 +135,52 @@ func TestInviteAddressAcrossClouds(t *testing.T) {
 	same, _ := Compile(galsync.Direction{Name: "d"}, false)
 	cross, _ := Compile(galsync.Direction{Name: "d"}, true)
 	forced, _ := Compile(galsync.Direction{Name: "d", InviteWith: "mail"}, true)
-	if got := same.InviteAddress(u); got != "ada@contoso.com" {
+	if got := same.InviteAddress(u.Attributes); got != "ada@contoso.com" {
 		t.Errorf("same cloud: %q", got)
 	}
-	if got := cross.InviteAddress(u); got != "ada@contoso.onmicrosoft.us" {
+	if got := cross.InviteAddress(u.Attributes); got != "ada@contoso.onmicrosoft.us" {
 		t.Errorf("cross cloud: %q", got)
 	}
-	if got := forced.InviteAddress(u); got != "ada@contoso.com" {
+	if got := forced.InviteAddress(u.Attributes); got != "ada@contoso.com" {
 		t.Errorf("forced mail: %q", got)
+	}
+}
+
+// A mapping of a property Graph does not document as updatable compiles
+// with a warning; mapping it and asking addressList graph is refused.
+func TestMappingWarnsOfUndocumentedUpdates(t *testing.T) {
+	r, err := Compile(galsync.Direction{Name: "d", Mapping: map[string]galsync.AttributeMapping{
+		"displayName": {Source: "displayName"}, "showInAddressList": {Constant: true}}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], `"showInAddressList"`) || !strings.Contains(r.Warnings[0], "user-update") {
+		t.Errorf("warnings = %q", r.Warnings)
+	}
+	if d := mustCompile(t, galsync.Direction{}); len(d.Warnings) != 0 {
+		t.Errorf("default mapping warns: %q", d.Warnings)
+	}
+	_, err = Compile(galsync.Direction{Name: "d", AddressList: AddressListGraph, Mapping: map[string]galsync.AttributeMapping{
+		"displayName": {Source: "displayName"}, "showInAddressList": {Constant: true}}}, false)
+	if err == nil || !strings.Contains(err.Error(), "keep one") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// The fingerprint follows the mapping and worker settings, not the scope.
+func TestFingerprint(t *testing.T) {
+	base := mustCompile(t, galsync.Direction{})
+	same := mustCompile(t, galsync.Direction{Scope: galsync.Scope{IncludeDisabled: true}})
+	mapped := mustCompile(t, galsync.Direction{Mapping: map[string]galsync.AttributeMapping{"displayName": {Source: "mail"}}})
+	listed := mustCompile(t, galsync.Direction{AddressList: AddressListGraph})
+	if base.Fingerprint() != same.Fingerprint() {
+		t.Error("a scope change changed the fingerprint")
+	}
+	if base.Fingerprint() == mapped.Fingerprint() || base.Fingerprint() == listed.Fingerprint() {
+		t.Error("a mapping or address-list change kept the fingerprint")
+	}
+	if base.AttributeFingerprint("jobTitle", "a") == base.AttributeFingerprint("jobTitle", "b") ||
+		base.AttributeFingerprint("jobTitle", "a") == mapped.AttributeFingerprint("displayName", "a") {
+		t.Error("attribute fingerprints do not follow value and mapping")
 	}
 }

@@ -9,6 +9,7 @@ import (
 // Scope reasons, as written to the provisioning log.
 const (
 	ReasonSourceGuest     = "source user is itself an invited guest (creationType Invitation)"
+	ReasonSourceExternal  = "source user is itself an external user (#EXT# user principal name)"
 	ReasonGuestUserType   = "source user has userType Guest"
 	ReasonNoMail          = "source user has no mail"
 	ReasonNoInviteAddress = "source user has no address to invite"
@@ -27,6 +28,12 @@ func (r *Rules) InScope(u galsync.SourceUser) (bool, string) {
 	if strings.EqualFold(asString(a["creationType"]), "Invitation") {
 		return false, ReasonSourceGuest
 	}
+	// A delta entry may lack creationType (Graph returns "at least the
+	// properties that have been updated"); the #EXT# user principal name
+	// Entra gives every B2B user marks it as well.
+	if IsExternalUPN(asString(a["userPrincipalName"])) {
+		return false, ReasonSourceExternal
+	}
 	if !r.Direction.Scope.IncludeGuestUserType && strings.EqualFold(asString(a["userType"]), "Guest") {
 		return false, ReasonGuestUserType
 	}
@@ -34,7 +41,7 @@ func (r *Rules) InScope(u galsync.SourceUser) (bool, string) {
 	if mail == "" {
 		return false, ReasonNoMail
 	}
-	if r.InviteAddress(u) == "" {
+	if r.InviteAddress(a) == "" {
 		return false, ReasonNoInviteAddress
 	}
 	if enabled, ok := a["accountEnabled"].(bool); ok && !enabled && !r.Direction.Scope.IncludeDisabled {
@@ -70,4 +77,10 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// IsExternalUPN reports a user principal name of the form Entra gives B2B
+// users: local#EXT#@tenant.onmicrosoft.com.
+func IsExternalUPN(upn string) bool {
+	return strings.Contains(strings.ToUpper(upn), "#EXT#@")
 }

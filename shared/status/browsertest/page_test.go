@@ -281,7 +281,7 @@ func populate(t *testing.T) *status.Reporter {
 	send := func(queueName, dir string, n int, seq int64) {
 		for i := range n {
 			m, err := pipeline.WorkMessage(galsync.WorkItem{Direction: dir, SourceUserID: fmt.Sprintf("q-%s-%d", queueName, i),
-				Seq: seq + int64(i), Kind: galsync.WorkUpsert, InviteAddress: fmt.Sprintf("user%d@contoso.com", i)})
+				Seq: seq + int64(i), Kind: galsync.WorkUpsert, Source: galsync.Snapshot{"mail": fmt.Sprintf("user%d@contoso.com", i)}})
 			must(err)
 			must(db.Send(ctx, queueName, m))
 		}

@@ -52,7 +52,9 @@ func linkKind(s store.Store) casKind[galsync.Link] {
 		sample: func(id string, n int) galsync.Link {
 			return galsync.Link{
 				Direction: linkDirection, SourceUserID: id, TargetUserID: fmt.Sprintf("target-%d", n),
-				State: galsync.LinkActive, AppliedSeq: int64(n), Applied: snapshot(n),
+				State: galsync.LinkActive, SourceSeq: int64(n), Source: snapshot(n), ReconciledSeq: int64(n),
+				ReconciledConfig: fmt.Sprintf("config-%d", n), ReconciledAt: at(n + 3), InvitedAt: at(n + 4),
+				Refused: map[string]galsync.Refusal{"jobTitle": {Fingerprint: "fp", Message: "refused", At: at(n + 5)}},
 				ClaimedAt: at(n), ClaimSeq: int64(n + 1), CreatedAt: at(n + 1), UpdatedAt: at(n + 2),
 			}
 		},
@@ -71,7 +73,7 @@ func stateKind(s store.Store) casKind[galsync.DirectionState] {
 				Held: []galsync.WorkItem{
 					{Direction: id, SourceUserID: "s1", Seq: int64(n), Kind: galsync.WorkDeprovision, Reason: "deleted"},
 					{Direction: id, SourceUserID: "s2", Seq: int64(n + 1), Kind: galsync.WorkUpsert,
-						Desired: snapshot(n), InviteAddress: "s2@a.example"},
+						Source: snapshot(n)},
 				},
 				UpdatedAt: at(n + 1),
 			}

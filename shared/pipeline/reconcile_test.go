@@ -1,0 +1,354 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/queue"
+)
+
+func (r *rig) link(id string) galsync.Link {
+	r.t.Helper()
+	l, err := r.db.GetLink(context.Background(), "src-to-tgt", id)
+	if err != nil {
+		r.t.Fatalf("link %s: %v", id, err)
+	}
+	return l
+}
+
+func (r *rig) logOf(id, action string) []galsync.LogEntry {
+	r.t.Helper()
+	es, err := r.db.QueryLog(context.Background(), galsync.LogQuery{Direction: "src-to-tgt", SourceUserID: id, Action: action})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return es
+}
+
+// withMapping recompiles the rig's direction with another mapping, as a
+// restart with a changed topology would.
+func (r *rig) withMapping(m map[string]galsync.AttributeMapping) {
+	r.t.Helper()
+	topo := testTopology("disable", galsync.Threshold{})
+	topo.Directions[0].Mapping = m
+	cat, err := NewCatalog(topo)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.p.Directions, r.inv.Directions, r.upd.Directions, r.sw.Directions = cat, cat, cat, cat
+}
+
+// One refused property never blocks the others: they land, the refused one
+// is recorded (log and link) and not tried again until its mapping or
+// value changes; after the mapping is fixed, the next run converges.
+func TestRefusedPropertyDoesNotBlockTheOthers(t *testing.T) {
+	r := newRig(t, testTopology("disable", galsync.Threshold{}))
+	m := map[string]galsync.AttributeMapping{"displayName": {Source: "displayName"}, "jobTitle": {Source: "jobTitle"},
+		"city": {Source: "city"}, "showInAddressList": {Constant: true}}
+	r.withMapping(m)
+	r.g.refuse["showInAddressList"] = true
+	r.seed(3)
+	r.pull()
+	r.drain()
+	for _, g := range r.g.guests() {
+		if g.Attributes["jobTitle"] != "Engineer" || g.Attributes["city"] != "Oslo" {
+			t.Fatalf("guest %s = %v: the refusal of one property lost the others", g.ID, g.Attributes)
+		}
+	}
+	l := r.link("a")
+	if _, ok := l.Refused["showInAddressList"]; !ok || len(l.Refused) != 1 {
+		t.Fatalf("link refusals = %+v", l.Refused)
+	}
+	es := r.logOf("a", galsync.ActionRefused)
+	if len(es) != 1 || es[0].Attributes[0] != "showInAddressList" || !strings.Contains(es[0].Reason, "read-only") {
+		t.Fatalf("refusal log = %+v", es)
+	}
+	// Reconciled again with nothing changed: the refused property is not
+	// tried again, and nothing is written.
+	before := len(r.g.writes)
+	if _, err := r.upd.Handle(context.Background(), reconcileItem(r.upd.Directions["src-to-tgt"], l), "t"); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.g.writes) != before {
+		t.Fatalf("a reconcile retried the refused property: %+v", r.g.writes[before:])
+	}
+	// The mapping is fixed (the property dropped, jobTitle now a constant):
+	// a pull asks for a sweep, which converges every guest.
+	delete(m, "showInAddressList")
+	m["jobTitle"] = galsync.AttributeMapping{Constant: "Staff"}
+	r.withMapping(m)
+	if res := r.pull(); !res.SweepRequested {
+		t.Fatalf("pull after a mapping change = %+v, want a sweep requested", res)
+	}
+	r.runSweeps()
+	r.drain()
+	for _, g := range r.g.guests() {
+		if g.Attributes["jobTitle"] != "Staff" {
+			t.Errorf("guest %s jobTitle = %v after the fix", g.ID, g.Attributes["jobTitle"])
+		}
+	}
+	if l := r.link("a"); len(l.Refused) != 0 {
+		t.Errorf("refusals kept after the mapping dropped the property: %+v", l.Refused)
+	}
+}
+
+// runSweeps runs the sweep requests on the pulls queue (and completes the
+// other pull requests there unread).
+func (r *rig) runSweeps() {
+	r.t.Helper()
+	ctx := context.Background()
+	ds, err := r.db.Receive(ctx, galsync.QueuePulls, 100, 0)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for _, d := range ds {
+		req, err := galsync.DecodePullRequest(d.Body)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if req.Mode == galsync.PullSweep {
+			if _, err := r.sw.Sweep(ctx, req, "test"); err != nil {
+				r.t.Fatal(err)
+			}
+		}
+		if err := r.db.Complete(ctx, d); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+// A level-based worker reads the target: a guest edited there is reverted
+// when the user is reconciled, and an item carrying an older source state
+// than the link knows reconciles from the link's.
+func TestReconcileRevertsTargetEditsAndUsesTheNewestSource(t *testing.T) {
+	r := newRig(t, testTopology("disable", galsync.Threshold{}))
+	r.seed(2)
+	r.pull()
+	r.drain()
+	l := r.link("a")
+	r.g.mu.Lock()
+	r.g.target[l.TargetUserID].Attributes["jobTitle"] = "Edited in the target"
+	r.g.mu.Unlock()
+	before := len(r.g.writes)
+	old := galsync.WorkItem{Direction: "src-to-tgt", SourceUserID: "a", Seq: l.SourceSeq, Kind: galsync.WorkReconcile,
+		Source: galsync.Snapshot{"id": "a", "mail": "a@src.example", "displayName": "Stale", "accountEnabled": true}}
+	out, err := r.upd.Handle(context.Background(), old, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := r.g.writes[before:]
+	if len(writes) != 1 || len(writes[0].Changes) != 1 || writes[0].Changes["jobTitle"] != "Engineer" {
+		t.Fatalf("writes = %+v (outcome %+v), want one PATCH restoring jobTitle", writes, out)
+	}
+}
+
+// The sweep compares every linked guest with its desired state, reading
+// the target in pages, and sends work only for the guests that differ.
+func TestSweepFindsDriftAndWritesNothingElse(t *testing.T) {
+	r := newRig(t, testTopology("disable", galsync.Threshold{}))
+	r.seed(10)
+	r.pull()
+	r.drain()
+	r.runSweeps() // the first pull's configuration record asks for none
+	edited := []string{"b", "e"}
+	r.g.mu.Lock()
+	for _, id := range edited {
+		l := r.link(id)
+		r.g.target[l.TargetUserID].Attributes["displayName"] = "Changed by an admin"
+	}
+	gone := r.link("h")
+	delete(r.g.target, gone.TargetUserID)
+	r.g.mu.Unlock()
+	before, lists := len(r.g.writes), r.g.lists
+	m, err := SweepMessage("src-to-tgt", "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := galsync.DecodePullRequest(m.Body)
+	res, err := r.sw.Sweep(context.Background(), req, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Drifted != 2 || !res.Finished || res.Pages != r.g.lists-lists || res.Pages != 3 {
+		t.Fatalf("sweep = %+v (list calls %d)", res, r.g.lists-lists)
+	}
+	if len(r.g.writes) != before {
+		t.Fatal("the sweep wrote to Graph itself")
+	}
+	r.drain()
+	writes := r.g.writes[before:]
+	patches := 0
+	for _, w := range writes {
+		if w.Op == "patch" {
+			patches++
+			if len(w.Changes) != 1 || w.Changes["displayName"] == nil {
+				t.Errorf("patch = %+v", w)
+			}
+		}
+	}
+	// The guest deleted in the target was invited long enough ago? No:
+	// within the replication grace it is left alone.
+	if patches != 2 || res.Missing != 0 {
+		t.Fatalf("writes after the sweep = %+v, missing %d", writes, res.Missing)
+	}
+	// A second sweep over the converged guests sends nothing.
+	res, err = r.sw.Sweep(context.Background(), req, "t")
+	if err != nil || res.Drifted != 0 {
+		t.Fatalf("second sweep = %+v, %v", res, err)
+	}
+	if n, _ := queue.Count(context.Background(), r.db, galsync.QueueUpdates, 10); n != 0 {
+		t.Fatalf("second sweep queued %d item(s)", n)
+	}
+	st, err := r.db.GetDirectionState(context.Background(), "src-to-tgt")
+	if err != nil || st.Attention == nil || st.Attention.Conflicts != 0 {
+		t.Fatalf("attention = %+v, %v", st.Attention, err)
+	}
+}
+
+// A guest invited by hand whose address is only in otherMails (mail empty)
+// is found and joined, then reconciled: no second invitation.
+func TestJoinFindsTheAddressInOtherMails(t *testing.T) {
+	r := newRig(t, testTopology("disable", galsync.Threshold{}))
+	r.g.target["hand-1"] = &galsync.TargetUser{ID: "hand-1", UserType: "Guest", CreationType: "Invitation",
+		Attributes: map[string]any{"otherMails": []string{"a@src.example"}, "displayName": "a", "accountEnabled": true}}
+	r.g.target["hand-2"] = &galsync.TargetUser{ID: "hand-2", UserType: "Guest", CreationType: "Invitation",
+		Attributes: map[string]any{"proxyAddresses": []string{"SMTP:b@src.example"}, "displayName": "b", "accountEnabled": true}}
+	r.seed(2)
+	r.pull()
+	r.drain()
+	if n := r.g.writeCount("invite"); n != 0 {
+		t.Fatalf("%d invitations, want 0 (both joined)", n)
+	}
+	for id, want := range map[string]string{"a": "hand-1", "b": "hand-2"} {
+		if l := r.link(id); l.TargetUserID != want || l.State != galsync.LinkActive {
+			t.Errorf("link %s = %+v, want joined to %s", id, l, want)
+		}
+		g := r.g.guests()[want]
+		if g.Attributes["mail"] != id+"@src.example" || g.Attributes["jobTitle"] != "Engineer" {
+			t.Errorf("joined guest %s = %v, want reconciled", want, g.Attributes)
+		}
+	}
+}
+
+// A target member holding the address is one conflict entry, not a
+// failure; unchanged, it is not looked up again.
+func TestMemberHoldingTheAddressIsAConflict(t *testing.T) {
+	r := newRig(t, testTopology("disable", galsync.Threshold{}))
+	r.g.target["member-1"] = &galsync.TargetUser{ID: "member-1", UserType: "Member",
+		Attributes: map[string]any{"mail": "a@src.example", "displayName": "Member A", "accountEnabled": true}}
+	r.seed(2)
+	r.pull()
+	r.drain()
+	if l := r.link("a"); l.State != galsync.LinkConflict || !strings.Contains(l.Conflict, "member") {
+		t.Fatalf("link = %+v", l)
+	}
+	if es := r.logOf("a", galsync.ActionConflict); len(es) != 1 {
+		t.Fatalf("conflict entries = %+v", es)
+	}
+	lookups := r.g.lookups
+	// A full round sees the user again, unchanged: no lookup, no entry.
+	r.p.Graph = &expireOnce{fakeGraph: r.g}
+	if _, err := r.p.Pull(context.Background(), galsync.PullRequest{Direction: "src-to-tgt"}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	r.p.Graph = r.g
+	r.drain()
+	if r.g.lookups != lookups {
+		t.Errorf("%d more lookups for an unchanged conflict", r.g.lookups-lookups)
+	}
+	if es := r.logOf("a", galsync.ActionConflict); len(es) != 1 {
+		t.Errorf("conflict entries after a second round = %d", len(es))
+	}
+	if r.g.target["member-1"].Attributes["displayName"] != "Member A" || r.g.writeCount("invite") != 1 {
+		t.Errorf("the member was written to, or a was invited: %+v", r.g.writes)
+	}
+}
+
+// A new guest Graph does not show yet (replication delay) is retried after
+// the replication wait, not taken for deleted.
+func TestReplicationDelayIsWaitedOut(t *testing.T) {
+	r := newRig(t, testTopology("disable", galsync.Threshold{}))
+	r.g.replicationDelay = 300 * time.Millisecond
+	r.seed(1)
+	r.pull()
+	ctx := context.Background()
+	ds, _ := r.db.Receive(ctx, galsync.QueueInvites, 1, 0)
+	item, _ := galsync.DecodeWorkItem(ds[0].Body)
+	out, err := r.inv.Handle(ctx, item, "t")
+	if err != nil || out.HandOff == nil || out.HandOff.NotBefore.Sub(time.Now()) < 2*time.Second {
+		t.Fatalf("invite outcome = %+v, %v: want a hand-off scheduled after the replication wait", out, err)
+	}
+	_, err = r.upd.Handle(ctx, out.HandOff.Item, "t")
+	if after, ok := galsync.RetryDelay(err); !ok || after != DefaultReplicationWait {
+		t.Fatalf("update of an unreplicated guest: %v", err)
+	}
+	time.Sleep(r.g.replicationDelay)
+	if out, err := r.upd.Handle(ctx, out.HandOff.Item, "t"); err != nil || len(out.Attributes) == 0 {
+		t.Fatalf("update after replication: %+v, %v", out, err)
+	}
+	if r.g.writeCount("invite") != 1 {
+		t.Error("invited twice")
+	}
+}
+
+// The retrier reschedules a transient failure no earlier than its cause
+// asks, parks a permanent one at once, and parks one retried past the
+// budget; message ids stay within Service Bus's 128 characters.
+func TestRetrierReschedulesOrParks(t *testing.T) {
+	r := newRig(t, testTopology("disable", galsync.Threshold{}))
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	rt := &Retrier{Queue: r.db, Log: r.db, Policy: DefaultRetryPolicy(), Now: func() time.Time { return now },
+		Jitter: func() float64 { return 0 }, Logger: r.p.Logger}
+	long := strings.Repeat("d", 63)
+	m := queue.Message{ID: long + ":" + strings.Repeat("u", 36) + ":123456789:upsert", Body: []byte(`{}`), Subject: galsync.WorkUpsert,
+		Properties: map[string]string{queue.PropDirection: "src-to-tgt", queue.PropSourceUser: "u1"}}
+	ctx := context.Background()
+	s, err := rt.Fail(ctx, galsync.QueueUpdates, m, galsync.RetryAfter(errors.New("429"), 7*time.Second), "inv")
+	if err != nil || s.Parked || s.Attempt != 1 || s.Delay != 7*time.Second {
+		t.Fatalf("first failure: %+v, %v", s, err)
+	}
+	got := r.peekAll(galsync.QueueUpdates)
+	if len(got) != 1 || len(got[0].ID) > 128 || got[0].Properties[queue.PropAttempt] != "1" {
+		t.Fatalf("rescheduled = %+v", got)
+	}
+	// The fifth retry waits out the backoff (2 s doubled four times,
+	// jittered to its lower half), more than a short Retry-After.
+	m5 := got[0].Message
+	m5.Properties[queue.PropAttempt] = "4"
+	if s, _ := rt.Fail(ctx, galsync.QueueUpdates, m5, galsync.RetryAfter(errors.New("503"), time.Second), "inv"); s.Delay != 16*time.Second {
+		t.Errorf("attempt 5 delay = %s, want 16s", s.Delay)
+	}
+	// Past the budget: parked.
+	old := got[0].Message
+	old.Properties[queue.PropRetrySince] = now.Add(-25 * time.Hour).Format(time.RFC3339Nano)
+	if s, _ := rt.Fail(ctx, galsync.QueueUpdates, old, errors.New("still 503"), "inv"); !s.Parked || !strings.Contains(s.Reason, "retry budget") {
+		t.Errorf("past the budget: %+v", s)
+	}
+	// Permanent: parked at once, with Graph's message as the reason. (A
+	// second park of one message would fold into the first: same id.)
+	m.ID = "another-message"
+	if s, _ := rt.Fail(ctx, galsync.QueueInvites, m, galsync.Permanent(errors.New("400 Request_BadRequest: bad")), "inv"); !s.Parked {
+		t.Errorf("permanent: %+v", s)
+	}
+	parked := r.peekAll(galsync.QueueParked)
+	if len(parked) != 2 || parked[1].Properties[queue.PropParkedFrom] != galsync.QueueInvites ||
+		!strings.Contains(parked[1].Properties[queue.PropParkedReason], "Request_BadRequest") || len(parked[1].ID) > 128 {
+		t.Fatalf("parked = %+v", parked)
+	}
+	if es := r.logOf("u1", galsync.ActionPark); len(es) != 2 {
+		t.Errorf("park log entries = %d, want 2", len(es))
+	}
+}
+
+func (r *rig) peekAll(q string) []queue.Delivery {
+	r.t.Helper()
+	ds, err := r.db.Peek(context.Background(), q, 0, 100)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return ds
+}

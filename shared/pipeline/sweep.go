@@ -1,0 +1,299 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/queue"
+)
+
+// SweepStore is what a sweep reads and writes.
+type SweepStore interface {
+	LinkStore
+	ListLinks(ctx context.Context, direction string, fn func(galsync.Link) error) error
+	SaveRoundPage(ctx context.Context, p galsync.RoundPage) error
+	RoundPages(ctx context.Context, direction, round string) ([]galsync.RoundPage, error)
+	DeleteRound(ctx context.Context, direction, round string) error
+	GetDirectionState(ctx context.Context, direction string) (galsync.DirectionState, error)
+	PutDirectionState(ctx context.Context, s galsync.DirectionState) (galsync.DirectionState, error)
+}
+
+// TargetLister pages through a target tenant's users.
+type TargetLister interface {
+	ListUsers(ctx context.Context, tenant, link string, selectAttrs []string) ([]galsync.TargetUser, string, error)
+}
+
+// Sweeper is the reconciliation sweep: it compares every linked guest with
+// its desired state and sends work only for the guests that differ, so what
+// no event reported (a guest edited in the target, a lost update, a guest
+// deleted in the target) is repaired. It reads the target a page of up to
+// 999 users at a time with $select of the mapped properties, never one GET
+// per user, and writes nothing to Graph itself: the update worker does,
+// as for any other item.
+type Sweeper struct {
+	Directions Catalog
+	Store      SweepStore
+	Graph      TargetLister
+	Queue      queue.Sender
+	Now        galsync.Clock
+	// Budget bounds one invocation; a longer sweep continues in a
+	// follow-up message.
+	Budget time.Duration
+	Logger *slog.Logger
+}
+
+// SweepResult counts what a sweep did.
+type SweepResult struct {
+	Pages, Read int
+	// Drifted guests differ from their desired state; Missing are linked
+	// guests the target no longer lists; Conflicts are looked at again.
+	Drifted, Missing, Conflicts int
+	Finished, Continued         bool
+}
+
+// Sweep runs (or continues) a sweep of req.Direction.
+func (s *Sweeper) Sweep(ctx context.Context, req galsync.PullRequest, invocationID string) (SweepResult, error) {
+	var res SweepResult
+	d, err := s.Directions.Get(req.Direction)
+	if err != nil {
+		return res, err
+	}
+	cur := galsync.SweepCursor{Round: "sweep-" + newSweepID(s.Now())}
+	if req.Sweep != nil {
+		cur = *req.Sweep
+	}
+	index, err := s.index(ctx, d)
+	if err != nil {
+		return res, err
+	}
+	started := s.Now()
+	sel := d.Rules.TargetSelect()
+	for {
+		users, next, err := s.Graph.ListUsers(ctx, d.Target.Name, cur.Link, sel)
+		if err != nil {
+			return res, fmt.Errorf("sweep %s: read target: %w", d.Name, err)
+		}
+		seen, drifted, err := s.comparePage(ctx, d, index, users)
+		if err != nil {
+			return res, err
+		}
+		if err := sendItems(ctx, s.Queue, galsync.QueueUpdates, drifted); err != nil {
+			return res, fmt.Errorf("sweep %s: %w", d.Name, err)
+		}
+		if err := s.Store.SaveRoundPage(ctx, galsync.RoundPage{Direction: d.Name, Round: cur.Round, Page: cur.Page, Seen: seen}); err != nil {
+			return res, fmt.Errorf("sweep %s: save page: %w", d.Name, err)
+		}
+		res.Pages++
+		res.Read += len(users)
+		res.Drifted += len(drifted)
+		cur.Page++
+		if next == "" {
+			break
+		}
+		cur.Link = next
+		if s.Budget > 0 && s.Now().Sub(started) > s.Budget {
+			return res, s.continueLater(ctx, d.Name, cur, &res)
+		}
+	}
+	return res, s.finish(ctx, d, cur.Round, index, &res, invocationID)
+}
+
+// sweepEntry is what the sweep keeps of a link: enough to find it again.
+type sweepEntry struct {
+	source string
+	state  galsync.LinkState
+}
+
+// index maps the target id of every linked guest to its source user. It
+// holds ids only, so a sweep's memory grows by tens of bytes per guest.
+func (s *Sweeper) index(ctx context.Context, d *Direction) (map[string]sweepEntry, error) {
+	index := map[string]sweepEntry{}
+	err := s.Store.ListLinks(ctx, d.Name, func(l galsync.Link) error {
+		switch {
+		case l.HasGuest():
+			index[l.TargetUserID] = sweepEntry{source: l.SourceUserID, state: l.State}
+		case l.State == galsync.LinkConflict:
+			index["conflict:"+l.SourceUserID] = sweepEntry{source: l.SourceUserID, state: l.State}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sweep %s: list links: %w", d.Name, err)
+	}
+	return index, nil
+}
+
+// comparePage compares the page's linked guests with their desired state
+// and returns the ids it saw and the items for the guests that differ.
+func (s *Sweeper) comparePage(ctx context.Context, d *Direction, index map[string]sweepEntry, users []galsync.TargetUser) ([]string, []galsync.WorkItem, error) {
+	var seen []string
+	var drifted []galsync.WorkItem
+	for _, u := range users {
+		e, ok := index[u.ID]
+		if !ok {
+			continue
+		}
+		seen = append(seen, u.ID)
+		if e.state != galsync.LinkActive {
+			continue // a retired guest is left as retired
+		}
+		link, err := s.Store.GetLink(ctx, d.Name, e.source)
+		if errors.Is(err, galsync.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("sweep %s: read link: %w", d.Name, err)
+		}
+		if !link.HasGuest() || link.TargetUserID != u.ID || link.State != galsync.LinkActive {
+			continue
+		}
+		if len(link.Source) > 0 {
+			if in, _ := d.Rules.InScope(galsync.SourceUser{ID: link.SourceUserID, Attributes: link.Source}); !in {
+				continue // the pull retires it
+			}
+			p := planReconcile(d, link, u, link.Source)
+			if len(p.changes) == 0 && !p.addressList {
+				continue
+			}
+		}
+		drifted = append(drifted, reconcileItem(d, link))
+	}
+	return seen, drifted, nil
+}
+
+func reconcileItem(d *Direction, l galsync.Link) galsync.WorkItem {
+	return galsync.WorkItem{Direction: d.Name, SourceUserID: l.SourceUserID, Seq: l.SourceSeq, Kind: galsync.WorkReconcile, Source: l.Source}
+}
+
+// finish sends work for the linked guests the target did not list (deleted
+// there, unless invited so recently that they may not show yet) and for
+// the conflicts, records what needs an operator's attention, and drops the
+// sweep's pages.
+func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, index map[string]sweepEntry, res *SweepResult, invocationID string) error {
+	pages, err := s.Store.RoundPages(ctx, d.Name, round)
+	if err != nil {
+		return fmt.Errorf("sweep %s: read pages: %w", d.Name, err)
+	}
+	for _, p := range pages {
+		for _, id := range p.Seen {
+			delete(index, id)
+		}
+	}
+	var missing, conflicts []galsync.WorkItem
+	for _, key := range slices.Sorted(maps.Keys(index)) {
+		e := index[key]
+		link, err := s.Store.GetLink(ctx, d.Name, e.source)
+		if errors.Is(err, galsync.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sweep %s: read link: %w", d.Name, err)
+		}
+		switch {
+		case link.State == galsync.LinkConflict:
+			conflicts = append(conflicts, reconcileItem(d, link))
+		case link.State == galsync.LinkActive && s.Now().Sub(link.InvitedAt) > DefaultReplicationGrace:
+			missing = append(missing, reconcileItem(d, link))
+		}
+	}
+	if err := sendItems(ctx, s.Queue, galsync.QueueUpdates, missing); err != nil {
+		return fmt.Errorf("sweep %s: %w", d.Name, err)
+	}
+	if err := sendItems(ctx, s.Queue, galsync.QueueInvites, conflicts); err != nil {
+		return fmt.Errorf("sweep %s: %w", d.Name, err)
+	}
+	res.Missing, res.Conflicts, res.Finished = len(missing), len(conflicts), true
+	if err := s.recordAttention(ctx, d); err != nil {
+		return err
+	}
+	if err := s.Store.DeleteRound(ctx, d.Name, round); err != nil {
+		s.Logger.Warn("sweep: could not delete its pages", "direction", d.Name, "err", err)
+	}
+	return s.Store.AppendLog(ctx, galsync.LogEntry{Time: s.Now(), Direction: d.Name, Action: galsync.ActionSweep,
+		Outcome: galsync.OutcomeSuccess, InvocationID: invocationID,
+		Reason: fmt.Sprintf("read %d target user(s) in %d page(s): %d drifted, %d missing, %d conflict(s) looked at again",
+			res.Read, res.Pages, res.Drifted, res.Missing, res.Conflicts)})
+}
+
+// recordAttention keeps, on the direction's state, what the links say needs
+// an operator: refused attributes and conflicts. The status page shows it.
+func (s *Sweeper) recordAttention(ctx context.Context, d *Direction) error {
+	att := galsync.Attention{Refused: map[string]galsync.RefusedAttribute{}, At: s.Now()}
+	err := s.Store.ListLinks(ctx, d.Name, func(l galsync.Link) error {
+		if l.State == galsync.LinkConflict {
+			att.Conflicts++
+			if len(att.ConflictSamples) < 10 {
+				att.ConflictSamples = append(att.ConflictSamples, l.SourceUserID)
+			}
+		}
+		for attr, r := range l.Refused {
+			ra := att.Refused[attr]
+			ra.Users++
+			if ra.Message == "" {
+				ra.Message = r.Message
+			}
+			att.Refused[attr] = ra
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sweep %s: list links: %w", d.Name, err)
+	}
+	for try := 0; ; try++ {
+		st, err := s.Store.GetDirectionState(ctx, d.Name)
+		if err != nil && !errors.Is(err, galsync.ErrNotFound) {
+			return fmt.Errorf("sweep %s: read direction state: %w", d.Name, err)
+		}
+		st.Direction, st.Attention, st.UpdatedAt = d.Name, &att, s.Now()
+		_, err = s.Store.PutDirectionState(ctx, st)
+		if errors.Is(err, galsync.ErrConflict) && try < 3 {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sweep %s: record attention: %w", d.Name, err)
+		}
+		return nil
+	}
+}
+
+func (s *Sweeper) continueLater(ctx context.Context, dir string, cur galsync.SweepCursor, res *SweepResult) error {
+	m, err := SweepMessage(dir, "continue", s.Now())
+	if err != nil {
+		return err
+	}
+	body, err := encodeSweepContinuation(dir, cur, s.Now())
+	if err != nil {
+		return err
+	}
+	m.Body, m.ID = body, MessageID(fmt.Sprintf("sweep:%s:%s:%d", dir, cur.Round, cur.Page))
+	if err := s.Queue.Send(ctx, galsync.QueuePulls, m); err != nil {
+		return fmt.Errorf("sweep %s: enqueue continuation: %w", dir, err)
+	}
+	res.Continued = true
+	return nil
+}
+
+func newSweepID(now time.Time) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+}
+
+// DriftOf reports what reconciling a guest would change, for previews:
+// the attribute names (managed ones included) and the action.
+func DriftOf(d *Direction, link galsync.Link, target galsync.TargetUser) ([]string, string) {
+	p := planReconcile(d, link, target, link.Source)
+	names := slices.Sorted(maps.Keys(p.changes))
+	if p.addressList {
+		names = append(names, "showInAddressList")
+	}
+	return names, p.action
+}
