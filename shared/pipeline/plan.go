@@ -71,8 +71,8 @@ type Plan struct {
 	WouldPause bool `json:"wouldPause"`
 	// Drift counts guests that differ from their desired state (an update
 	// or re-enable a sync or sweep would write), by attribute.
-	Drift      map[string]int  `json:"drift"`
-	Actions    []PlannedAction `json:"actions"`
+	Drift   map[string]int  `json:"drift"`
+	Actions []PlannedAction `json:"actions"`
 }
 
 // Samples returns up to n planned actions of each kind.

@@ -107,7 +107,7 @@ func TestCompileErrors(t *testing.T) {
 			"jobTitle":   {Source: "jobTitle", Constant: "x"},
 			"department": {Expression: "Nope()"},
 		},
-		Scope:      galsync.Scope{Include: []galsync.Rule{{Attribute: "a", Matches: "("}}, Exclude: []galsync.Rule{{Equals: "x"}}},
+		Scope:       galsync.Scope{Include: []galsync.Rule{{Attribute: "a", Matches: "("}}, Exclude: []galsync.Rule{{Equals: "x"}}},
 		InviteWith:  "phone",
 		AddressList: "always",
 	}, false)
