@@ -136,3 +136,38 @@ func TestDuplicateHistoryPruned(t *testing.T) {
 		t.Errorf("remembers %d ids with %d expiries after two more sends, want 1 (late)", ids, expiries)
 	}
 }
+
+// TestScheduledByClock: a scheduled message becomes active by the injected
+// clock at the next receive, whether or not the schedule timer (on real
+// time) has fired, with a new sequence number and enqueued at that moment;
+// until then Depth leaves it out and ScheduledDepth counts it.
+func TestScheduledByClock(t *testing.T) {
+	c := newClock()
+	db := clockDB(t, c, queue.Options{LockDuration: time.Minute})
+	q := galsync.QueueUpdates
+	s := msg("s")
+	s.ScheduledAt = c.Now().Add(time.Hour)
+	must(t, db.Send(t.Context(), q, s, msg("now")))
+	first := receiveOne(t, db, q)
+	if first.ID != "now" {
+		t.Fatalf("received %q, want now", first.ID)
+	}
+	if ds, _ := db.Receive(t.Context(), q, 1, 0); len(ds) != 0 {
+		t.Fatalf("received %q an hour before its time", ds[0].ID)
+	}
+	scheduled, err := db.ScheduledDepth(t.Context(), q)
+	must(t, err)
+	if active, _ := depth(t, db, q); active != 1 || scheduled != 1 {
+		t.Errorf("depth %d active, %d scheduled; want 1 (locked), 1", active, scheduled)
+	}
+	must(t, db.Complete(t.Context(), first))
+	c.Advance(time.Hour)
+	d := receiveOne(t, db, q)
+	if d.ID != "s" || d.SequenceNumber <= first.SequenceNumber || !d.EnqueuedAt.Equal(c.Now()) || !d.ScheduledAt.Equal(s.ScheduledAt) {
+		t.Errorf("activated: %q seq %d enqueued %v scheduled %v; want s, seq above %d, enqueued %v, scheduled %v",
+			d.ID, d.SequenceNumber, d.EnqueuedAt, d.ScheduledAt, first.SequenceNumber, c.Now(), s.ScheduledAt)
+	}
+	if scheduled, err := db.ScheduledDepth(t.Context(), q); err != nil || scheduled != 0 {
+		t.Errorf("scheduled depth after activation: %d, %v; want 0", scheduled, err)
+	}
+}

@@ -43,6 +43,12 @@ func TestQueueConformance(t *testing.T) {
 	})
 }
 
+func TestQueueConformanceDurable(t *testing.T) {
+	queuetest.RunDurable(t, func(t *testing.T, dir string, o queue.Options) queuetest.DurableQueue {
+		return open(t, embedded.Options{Queues: allQueues(o)}, filepath.Join(dir, "galsync.db"))
+	})
+}
+
 func TestStoreConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return open(t, embedded.Options{})

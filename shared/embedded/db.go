@@ -87,6 +87,7 @@ func Open(path string, opts Options) (*DB, error) {
 	db := &DB{bolt: bdb, now: opts.Now, log: opts.Logger, queues: map[string]*queueState{}, closed: make(chan struct{})}
 	for name, qo := range opts.Queues {
 		main := newQueueState(name, qo, db.now).withDeadLetter()
+		main.onDue = func() { db.dueFired(main) }
 		db.queues[main.name], db.queues[main.dead.name] = main, main.dead
 		db.names = append(db.names, name)
 	}
@@ -134,7 +135,8 @@ func withDefaults(o Options) (Options, error) {
 	return o, nil
 }
 
-// init creates the buckets and loads every queue's messages as available.
+// init creates the buckets and loads every queue's messages as available,
+// and its scheduled messages as scheduled.
 func (db *DB) init() error {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		for _, b := range storeBuckets {
@@ -143,7 +145,7 @@ func (db *DB) init() error {
 			}
 		}
 		for _, q := range db.queues {
-			for _, b := range [][]byte{q.bucket, q.dedupBucket, q.dedupExpiryBucket} {
+			for _, b := range [][]byte{q.bucket, q.dedupBucket, q.dedupExpiryBucket, q.schedBucket} {
 				if b == nil {
 					continue
 				}
@@ -160,8 +162,15 @@ func (db *DB) init() error {
 	return db.bolt.View(func(tx *bolt.Tx) error {
 		for _, q := range db.queues {
 			n := q.load(tx.Bucket(q.bucket))
-			if n > 0 {
-				db.log.Info("embedded: queue recovered", "queue", q.name, "messages", n)
+			scheduled := 0
+			if q.schedBucket != nil {
+				var err error
+				if scheduled, err = q.loadScheduled(tx.Bucket(q.schedBucket)); err != nil {
+					return fmt.Errorf("embedded: load scheduled messages of %s: %w", q.name, err)
+				}
+			}
+			if n > 0 || scheduled > 0 {
+				db.log.Info("embedded: queue recovered", "queue", q.name, "messages", n, "scheduled", scheduled)
 			}
 		}
 		return nil

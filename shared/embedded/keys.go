@@ -19,6 +19,7 @@ import (
 //	log.dir   direction \0 time(12) seq(8)     → (index into log)
 //	log.user  sourceUser \0 time(12) seq(8)    → (index into log)
 //	q:<name>        seq(8)                     → JSON storedMessage (main queue or "<name>/$deadletterqueue")
+//	s:<name>        seq(8)                     → JSON storedMessage scheduled for later (main queues only)
 //	dedup:<name>    message id                 → expiry(12)
 //	dedupx:<name>   expiry(12) message id      → (expiry order, for pruning)
 var (

@@ -20,6 +20,7 @@ type storedMessage struct {
 	CorrelationID         string            `json:"correlationId,omitempty"`
 	SessionID             string            `json:"sessionId,omitempty"`
 	Properties            map[string]string `json:"properties,omitempty"`
+	ScheduledAt           time.Time         `json:"scheduledAt,omitzero"`
 	EnqueuedAt            time.Time         `json:"enqueuedAt"`
 	DeliveryCount         int               `json:"deliveryCount,omitempty"`
 	DeadLetterReason      string            `json:"deadLetterReason,omitempty"`
@@ -28,13 +29,14 @@ type storedMessage struct {
 
 func newStoredMessage(m queue.Message, now time.Time) storedMessage {
 	return storedMessage{ID: m.ID, Body: m.Body, ContentType: m.ContentType, Subject: m.Subject,
-		CorrelationID: m.CorrelationID, SessionID: m.SessionID, Properties: maps.Clone(m.Properties), EnqueuedAt: now}
+		CorrelationID: m.CorrelationID, SessionID: m.SessionID, Properties: maps.Clone(m.Properties),
+		ScheduledAt: m.ScheduledAt, EnqueuedAt: now}
 }
 
 func (m storedMessage) delivery(queueName string, seq int64) queue.Delivery {
 	return queue.Delivery{
 		Message: queue.Message{ID: m.ID, Body: m.Body, ContentType: m.ContentType, Subject: m.Subject,
-			CorrelationID: m.CorrelationID, SessionID: m.SessionID, Properties: m.Properties},
+			CorrelationID: m.CorrelationID, SessionID: m.SessionID, Properties: m.Properties, ScheduledAt: m.ScheduledAt},
 		Queue: queueName, SequenceNumber: seq, DeliveryCount: m.DeliveryCount, EnqueuedAt: m.EnqueuedAt,
 		DeadLetterReason: m.DeadLetterReason, DeadLetterDescription: m.DeadLetterDescription,
 	}

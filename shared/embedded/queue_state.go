@@ -22,8 +22,13 @@ type queueState struct {
 	dead   *queueState // the dead-letter subqueue; nil on a subqueue
 	now    func() time.Time
 	bucket []byte
-	// Duplicate detection; nil on a dead-letter subqueue, which takes no sends.
+	// Duplicate detection and scheduled messages; nil on a dead-letter
+	// subqueue, which takes no sends.
 	dedupBucket, dedupExpiryBucket []byte
+	schedBucket                    []byte
+	// onDue is called, on a timer's goroutine, when a scheduled message's
+	// time has come; the DB sets it to make such messages active.
+	onDue func()
 
 	mu      sync.Mutex
 	ready   seqHeap
@@ -33,6 +38,11 @@ type queueState struct {
 	timer   *time.Timer   // fires at the soonest lock expiry
 	timerAt time.Time
 	stopped bool
+	// Scheduled messages waiting for their time, soonest first, and the
+	// timer that fires at the soonest.
+	sched        schedHeap
+	schedTimer   *time.Timer
+	schedTimerAt time.Time
 }
 
 type msgLock struct {
@@ -51,6 +61,7 @@ func newQueueState(name string, opts queue.Options, now func() time.Time) *queue
 func (q *queueState) withDeadLetter() *queueState {
 	q.dead = newQueueState(queue.DeadLetterQueue(q.name), q.opts, q.now)
 	q.dedupBucket, q.dedupExpiryBucket = []byte("dedup:"+q.name), []byte("dedupx:"+q.name)
+	q.schedBucket = []byte("s:" + q.name)
 	return q
 }
 
@@ -218,5 +229,8 @@ func (q *queueState) stop() {
 	q.stopped = true
 	if q.timer != nil {
 		q.timer.Stop()
+	}
+	if q.schedTimer != nil {
+		q.schedTimer.Stop()
 	}
 }

@@ -63,6 +63,11 @@ func (db *DB) Receive(ctx context.Context, name string, limit int, wait time.Dur
 // receiveOnce delivers what is available now; with nothing available it
 // returns the channel to wait on.
 func (db *DB) receiveOnce(q *queueState, limit int) ([]queue.Delivery, <-chan struct{}, error) {
+	if q.hasDue(db.now()) {
+		if err := db.activateDue(q); err != nil {
+			return nil, nil, fmt.Errorf("embedded: receive %s: %w", q.name, err)
+		}
+	}
 	seqs, wake := q.claim(limit)
 	if len(seqs) == 0 {
 		return nil, wake, nil

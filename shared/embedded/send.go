@@ -36,31 +36,42 @@ func (db *DB) Send(ctx context.Context, name string, msgs ...queue.Message) erro
 			out[i].ID = rand.Text() // as Service Bus does; such a message cannot have a duplicate
 		}
 	}
-	var accepted []int64
+	var sent sendResult
 	err = db.bolt.Batch(func(tx *bolt.Tx) error {
 		var err error
-		accepted, err = sendTx(tx, q, now, out, msgs)
+		sent, err = sendTx(tx, q, now, out, msgs)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("embedded: send %d message(s) to %s: %w", len(msgs), name, err)
 	}
-	if dropped := len(msgs) - len(accepted); dropped > 0 {
+	if dropped := len(msgs) - len(sent.active) - len(sent.scheduled); dropped > 0 {
 		db.log.Debug("embedded: duplicate messages dropped", "queue", name, "count", dropped)
 	}
-	q.release(accepted...)
+	q.release(sent.active...)
+	q.schedule(sent.scheduled...)
 	return nil
 }
 
-// sendTx stores the messages that are not duplicates and returns their
-// sequence numbers. sent are the caller's messages, to tell which had ids.
-func sendTx(tx *bolt.Tx, q *queueState, now time.Time, out []storedMessage, sent []queue.Message) ([]int64, error) {
+// sendResult is what a send stored: active messages by sequence number,
+// and scheduled ones.
+type sendResult struct {
+	active    []int64
+	scheduled []scheduledMsg
+}
+
+// sendTx stores the messages that are not duplicates, a message scheduled
+// for later in the scheduled bucket. sent are the caller's messages, to
+// tell which had ids.
+func sendTx(tx *bolt.Tx, q *queueState, now time.Time, out []storedMessage, sent []queue.Message) (sendResult, error) {
+	var res sendResult
 	dd := dedupOf(tx, q)
 	if err := dd.prune(now, 256); err != nil {
-		return nil, err
+		return res, err
 	}
-	b := tx.Bucket(q.bucket)
-	var accepted []int64
+	// Both buckets take their sequence numbers from the queue's, so a
+	// scheduled message's number is unique in the queue, as in Service Bus.
+	b, sb := tx.Bucket(q.bucket), tx.Bucket(q.schedBucket)
 	for i, m := range out {
 		detect := dd.window > 0 && sent[i].ID != ""
 		if detect && dd.seen(m.ID, now) {
@@ -68,17 +79,23 @@ func sendTx(tx *bolt.Tx, q *queueState, now time.Time, out []storedMessage, sent
 		}
 		seq, err := b.NextSequence()
 		if err != nil {
-			return nil, err
+			return res, err
 		}
-		if err := putMessage(b, int64(seq), m); err != nil {
-			return nil, err
+		into := b
+		if m.ScheduledAt.After(now) {
+			into = sb
+			res.scheduled = append(res.scheduled, scheduledMsg{at: m.ScheduledAt, seq: int64(seq)})
+		} else {
+			res.active = append(res.active, int64(seq))
+		}
+		if err := putMessage(into, int64(seq), m); err != nil {
+			return res, err
 		}
 		if detect {
 			if err := dd.record(m.ID, now.Add(dd.window)); err != nil {
-				return nil, err
+				return res, err
 			}
 		}
-		accepted = append(accepted, int64(seq))
 	}
-	return accepted, nil
+	return res, nil
 }

@@ -63,10 +63,20 @@ type Message struct {
 	// Properties are application properties (Service Bus
 	// ApplicationProperties). galsync only uses string values.
 	Properties map[string]string
-	// ScheduledAt, if set and later than now, keeps the message invisible
-	// to receivers until then (Service Bus ScheduledEnqueueTime).
+	// ScheduledAt, if set and later than now, makes the message invisible
+	// to receivers until then (Service Bus ScheduledEnqueueTime). Until
+	// then it is a scheduled message: peeked, but counted apart from the
+	// active ones; when it becomes active it is appended to the queue with
+	// a new sequence number and enqueued time, as Service Bus does
+	// (https://learn.microsoft.com/azure/service-bus-messaging/message-sequencing#scheduled-messages).
+	// Duplicate detection applies to it by ID from the moment it is sent.
+	// A delivery keeps the time it was scheduled for.
 	ScheduledAt time.Time
 }
+
+// Scheduled reports whether m is still waiting for its scheduled time at
+// now.
+func (m Message) Scheduled(now time.Time) bool { return m.ScheduledAt.After(now) }
 
 // Delivery is a received message, locked for its receiver until
 // LockedUntil, or a peeked one (no lock token).

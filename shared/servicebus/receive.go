@@ -84,6 +84,11 @@ func toDelivery(name string, m *azservicebus.ReceivedMessage) queue.Delivery {
 	if m.LockedUntil != nil {
 		d.LockedUntil = *m.LockedUntil
 	}
+	// An unscheduled message may carry the annotation with no time in it
+	// (.NET's DateTime.MinValue); only a real time is a schedule.
+	if t := m.ScheduledEnqueueTime; t != nil && t.Unix() > 0 {
+		d.ScheduledAt = *t
+	}
 	if m.ExpiresAt != nil && m.TimeToLive != nil && *m.TimeToLive > 0 {
 		d.ExpiresAt = *m.ExpiresAt
 	}

@@ -105,6 +105,13 @@ func toServiceBus(m queue.Message) *azservicebus.Message {
 		CorrelationID: optional(m.CorrelationID),
 		SessionID:     optional(m.SessionID),
 	}
+	if !m.ScheduledAt.IsZero() {
+		// Sent like any other message, in a batch too: the SDK carries
+		// it as the annotation x-opt-scheduled-enqueue-time of each
+		// message, and Service Bus hides the message until then.
+		at := m.ScheduledAt
+		sbm.ScheduledEnqueueTime = &at
+	}
 	if len(m.Properties) > 0 {
 		sbm.ApplicationProperties = make(map[string]any, len(m.Properties))
 		for k, v := range m.Properties {

@@ -46,6 +46,9 @@ func Run(t *testing.T, newQueue NewQueue) {
 		{"ConcurrentReceivers", testConcurrentReceivers},
 		{"Peek", testPeek},
 		{"UnknownQueue", testUnknownQueue},
+		{"ScheduledWaitsForItsTime", testScheduled},
+		{"ScheduledInThePastIsActive", testScheduledInThePast},
+		{"ScheduledDuplicateDetection", testScheduledDuplicate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,12 @@
 //     sizes its batches;
 //   - duplicate detection: a message id accepted within the window is
 //     dropped silently;
+//   - scheduled messages: a message sent with the annotation
+//     x-opt-scheduled-enqueue-time in the future (azservicebus
+//     Message.ScheduledEnqueueTime, batched or not) is invisible to
+//     receivers until then; a peek returns it with x-opt-message-state 2
+//     (scheduled); when its time comes it is appended to the queue with a
+//     new sequence number and enqueued time, as Service Bus does;
 //   - peek-lock delivery in sequence-number order: a 16-byte delivery tag
 //     that is the lock token, header delivery-count, annotations
 //     x-opt-sequence-number, x-opt-enqueued-time, x-opt-locked-until (the
@@ -35,7 +41,8 @@
 //
 // What it does not: TLS, authorization (every token is accepted), topics
 // and subscriptions, sessions (a session id is carried, not enforced),
-// scheduled and deferred messages, time-to-live, partitions, transactions,
+// the schedule-message and cancel-scheduled-message management operations,
+// deferred messages, time-to-live, partitions, transactions,
 // persistence (state lives in memory until the process exits), and
 // application property types other than strings, which survive only
 // roughly (values are re-encoded from their JavaScript form).
@@ -60,6 +67,11 @@ const MGMT_SUFFIX = '/$management';
 const CBS = '$cbs';
 const LOCK_LOST = 'com.microsoft:message-lock-lost';
 const MAX_DELIVERY_REASON = 'MaxDeliveryCountExceeded';
+const SCHEDULED_ANNOTATION = 'x-opt-scheduled-enqueue-time';
+const STATE_ANNOTATION = 'x-opt-message-state';
+const STATE_SCHEDULED = 2;
+// setTimeout holds at most 2^31-1 ms; a later schedule waits in steps.
+const MAX_TIMER_MS = 0x7fffffff;
 const debug = process.env.GALSYNC_TESTBROKER_DEBUG ? (...a) => console.error('testbroker:', ...a) : () => {};
 
 function parseArgs(argv) {
@@ -159,14 +171,43 @@ class Broker {
             }
             entity.seen.set(id, now);
         }
-        entity.insert({seq: this.nextSeq++, msg, enqueuedAt: now, deliveryCount: 0, lock: null});
+        const entry = {seq: this.nextSeq++, msg, enqueuedAt: now, deliveryCount: 0, lock: null, scheduledAt: null};
+        const at = scheduledTime(msg);
+        if (at !== null && at > now) {
+            entry.scheduledAt = at;
+            entity.insert(entry);
+            this.armSchedule(entry);
+            return;
+        }
+        entity.insert(entry);
+        this.pump(entity);
+    }
+
+    armSchedule(entry) {
+        const wait = Math.min(Math.max(entry.scheduledAt - Date.now(), 0), MAX_TIMER_MS);
+        setTimeout(() => {
+            if (Date.now() < entry.scheduledAt) return this.armSchedule(entry);
+            this.activate(entry);
+        }, wait);
+    }
+
+    // activate makes a scheduled message active: Service Bus appends it to
+    // the queue as if enqueued now, with a new sequence number.
+    activate(entry) {
+        const entity = entry.entity;
+        entity.remove(entry);
+        entry.scheduledAt = null;
+        entry.seq = this.nextSeq++;
+        entry.enqueuedAt = Date.now();
+        entity.insert(entry);
+        debug('scheduled message active', entity.name, entry.seq);
         this.pump(entity);
     }
 
     // pump hands unlocked messages to consumers with credit, round robin.
     pump(entity) {
         for (;;) {
-            const entry = entity.messages.find((e) => !e.lock);
+            const entry = entity.messages.find((e) => !e.lock && e.scheduledAt === null);
             if (!entry) return;
             const link = this.consumerWithCredit(entity);
             if (!link) return;
@@ -309,6 +350,7 @@ class Broker {
             'x-opt-enqueued-time': types.wrap_timestamp(entry.enqueuedAt),
         });
         if (lockedUntil !== undefined) annotations['x-opt-locked-until'] = types.wrap_timestamp(lockedUntil);
+        if (entry.scheduledAt !== null) annotations[STATE_ANNOTATION] = types.wrap_int(STATE_SCHEDULED);
         out.message_annotations = annotations;
         return out;
     }
@@ -330,6 +372,15 @@ function unsent(link) {
         if (d && d.link === link) n++;
     }
     return n;
+}
+
+// scheduledTime reads a sent message's scheduled enqueue time in ms, or
+// null; rhea decodes an AMQP timestamp as a Date.
+function scheduledTime(msg) {
+    const v = msg.message_annotations && msg.message_annotations[SCHEDULED_ANNOTATION];
+    if (v instanceof Date) return v.getTime();
+    if (typeof v === 'number') return v;
+    return null;
 }
 
 function stringMap(m) {
