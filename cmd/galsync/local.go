@@ -200,8 +200,9 @@ func subscribe(ctx context.Context, a *app, stdout io.Writer) {
 	}
 }
 
-// waitIdle returns once every queue has been empty (no message waiting,
-// locked or awaiting redelivery) for quiet consecutive polls.
+// waitIdle returns once every work queue has been empty (no message
+// waiting, locked, awaiting redelivery or scheduled for a retry) for quiet
+// consecutive polls.
 func waitIdle(ctx context.Context, a *app, every time.Duration, quiet int) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -215,6 +216,11 @@ func waitIdle(ctx context.Context, a *app, every time.Duration, quiet int) error
 		for _, q := range galsync.WorkQueues() {
 			active, err := queue.Count(ctx, a.queue, q, 1)
 			if err != nil || active > 0 {
+				calm = 0
+				break
+			}
+			scheduled, err := queue.CountScheduled(ctx, a.queue, q, 1)
+			if err != nil || scheduled > 0 {
 				calm = 0
 				break
 			}
