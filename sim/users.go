@@ -44,16 +44,18 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	base := graphBase(r, t)
 	b := append([]byte(`{"@odata.context":`), appendString(nil, base+"/$metadata#users")...)
+	now := s.now()
+	listed := func(rec *userRecord) bool { return rec.visible(now) && (f == nil || f.match(&rec.user)) }
 	t.mu.RLock()
 	if count {
 		b = append(b, `,"@odata.count":`...)
-		b = strconv.AppendInt(b, int64(countMatching(t, f)), 10)
+		b = strconv.AppendInt(b, int64(countMatching(t, listed)), 10)
 	}
 	var items []byte
 	i := st.Cursor
 	for ; i < len(t.records) && n.items < st.Top; i++ {
 		rec := t.records[i]
-		if rec.deleted || f != nil && !f.match(&rec.user) {
+		if !listed(rec) {
 			continue
 		}
 		if n.items > 0 {
@@ -62,7 +64,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		items = appendUser(items, rec, sel)
 		n.items++
 	}
-	for i < len(t.records) && (t.records[i].deleted || f != nil && !f.match(&t.records[i].user)) {
+	for i < len(t.records) && !listed(t.records[i]) {
 		i++
 	}
 	more := i < len(t.records) // read under the lock: invitations append records
@@ -90,10 +92,10 @@ func wantCount(r *http.Request) (bool, *graphError) {
 	return true, nil
 }
 
-func countMatching(t *tenant, f filterExpr) int {
+func countMatching(t *tenant, listed func(*userRecord) bool) int {
 	n := 0
 	for _, rec := range t.records {
-		if !rec.deleted && (f == nil || f.match(&rec.user)) {
+		if listed(rec) {
 			n++
 		}
 	}
@@ -131,7 +133,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	}
 	b := append([]byte(`{"@odata.context":`), appendString(nil, graphBase(r, t)+"/$metadata#users/$entity")...)
 	t.mu.RLock()
-	rec := t.lookup(r.PathValue("id"))
+	rec := t.lookupVisible(r.PathValue("id"), s.now())
 	if rec != nil {
 		b = append(b, ',')
 		b = append(b, appendUser(nil, rec, sel)[1:]...) // splice the object's members after @odata.context
@@ -156,7 +158,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.mu.Lock()
-	rec := t.lookup(r.PathValue("id"))
+	rec := t.lookupVisible(r.PathValue("id"), s.now())
 	var gerr *graphError
 	if rec == nil {
 		gerr = notFound(r.PathValue("id"))
@@ -176,7 +178,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 	t := noteOf(r).tenant
 	t.mu.Lock()
-	rec := t.lookup(r.PathValue("id"))
+	rec := t.lookupVisible(r.PathValue("id"), s.now())
 	if rec != nil {
 		t.remove(rec, "changed")
 	}
