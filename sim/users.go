@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 )
 
 // listState is what a users page's $skiptoken carries.
@@ -157,12 +158,16 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		s.writeGraphError(w, r, newGraphError(http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format."))
 		return
 	}
+	addressListReadOnly := s.settings.get().MailUserAddressListReadOnly
 	t.mu.Lock()
 	rec := t.lookupVisible(r.PathValue("id"), s.now())
 	var gerr *graphError
-	if rec == nil {
+	switch {
+	case rec == nil:
 		gerr = notFound(r.PathValue("id"))
-	} else {
+	case addressListReadOnly && rec.user.Mail != "" && hasKey(body, "showInAddressList"):
+		gerr = addressListManagedByExchange()
+	default:
 		gerr = t.patch(rec, body, patchGraph)
 	}
 	t.mu.Unlock()
@@ -171,6 +176,24 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func hasKey(body map[string]json.RawMessage, name string) bool {
+	for k := range body {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// addressListManagedByExchange refuses showInAddressList for a mail user
+// (DirectorySettings.MailUserAddressListReadOnly). The known issue says
+// only that the update fails; the answer is the directory's for a
+// property another service masters, naming the property.
+func addressListManagedByExchange() *graphError {
+	return badRequest("Unable to update the specified properties for objects that have originated within an external service: " +
+		"'showInAddressList' is managed by Exchange Online for a mail-enabled user (Set-MailUser -HiddenFromAddressListsEnabled).")
 }
 
 // handleDeleteUser soft-deletes: Graph moves a deleted user to deleted
