@@ -16,6 +16,7 @@ type listState struct {
 	Select string `json:"s,omitempty"`
 	Top    int    `json:"n"`
 	Cursor int    `json:"c"`
+	Count  bool   `json:"k,omitempty"` // the first page asked $count=true
 }
 
 // handleListUsers serves GET /users with $filter, $select, $top (1 to 999,
@@ -33,16 +34,15 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		s.writeGraphError(w, r, gerr)
 		return
 	}
-	f, gerr := parseFilter(st.Filter)
+	f, needs, gerr := parseUserFilter(st.Filter)
+	if gerr == nil {
+		gerr = needs.check(advancedQuery(r, st), r.URL.RawQuery)
+	}
 	if gerr != nil {
 		s.writeGraphError(w, r, gerr)
 		return
 	}
-	count, gerr := wantCount(r)
-	if gerr != nil {
-		s.writeGraphError(w, r, gerr)
-		return
-	}
+	count := advancedQuery(r, st) && r.URL.Query().Get("$skiptoken") == ""
 	base := graphBase(r, t)
 	b := append([]byte(`{"@odata.context":`), appendString(nil, base+"/$metadata#users")...)
 	now := s.now()
@@ -80,17 +80,14 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	writeRawJSON(w, http.StatusOK, append(b, "]}"...))
 }
 
-// wantCount reads $count=true, which Graph answers for directory objects
-// only as an advanced query, with the header ConsistencyLevel: eventual.
-func wantCount(r *http.Request) (bool, *graphError) {
-	if r.URL.Query().Get("$count") != "true" {
-		return false, nil
-	}
-	if r.Header.Get("ConsistencyLevel") != "eventual" {
-		return false, newGraphError(http.StatusBadRequest, "Request_UnsupportedQuery",
-			"$count is supported only with the ConsistencyLevel header set to eventual.")
-	}
-	return true, nil
+// advancedQuery reports whether the request carries the advanced query
+// parameters: the header ConsistencyLevel: eventual and $count=true
+// (https://learn.microsoft.com/graph/aad-advanced-queries). Without the
+// header Graph "silently ignores the $count query parameter"; a nextLink
+// page keeps its first page's $count but needs the header again.
+func advancedQuery(r *http.Request, st listState) bool {
+	return strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") &&
+		(st.Count || r.URL.Query().Get("$count") == "true")
 }
 
 func countMatching(t *tenant, listed func(*userRecord) bool) int {
@@ -112,7 +109,7 @@ func (s *Server) listRequest(r *http.Request, t *tenant) (listState, *graphError
 		}
 		return st, nil
 	}
-	st := listState{Tenant: t.id, Filter: q.Get("$filter"), Select: q.Get("$select"), Top: 100}
+	st := listState{Tenant: t.id, Filter: q.Get("$filter"), Select: q.Get("$select"), Top: 100, Count: q.Get("$count") == "true"}
 	if v := q.Get("$top"); v != "" {
 		top, err := strconv.Atoi(v)
 		if err != nil || top < 1 || top > 999 {
