@@ -16,6 +16,15 @@ func (t *tenant) lookup(idOrUPN string) *userRecord {
 	return t.byUPN[key]
 }
 
+// lookupVisible is lookup as a Graph request sees it: a user still
+// replicating is not there yet.
+func (t *tenant) lookupVisible(idOrUPN string, now time.Time) *userRecord {
+	if r := t.lookup(idOrUPN); r != nil && r.visible(now) {
+		return r
+	}
+	return nil
+}
+
 func (t *tenant) logChange(c change) {
 	t.seq++
 	c.seq = t.seq

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 )
 
 // POST /invitations, after graph/api/invitation-post and the invitation
@@ -126,7 +127,7 @@ func plausibleMail(s string) bool {
 // existing user, as an idempotent re-invitation.
 func (s *Server) invite(t *tenant, req invitationRequest) (*userRecord, *graphError) {
 	if req.InvitedUser != nil && req.InvitedUser.ID != "" {
-		return t.inviteInternal(req)
+		return t.inviteInternal(req, s.replicatedAt())
 	}
 	if rec := t.findByAddress(req.InvitedUserEmailAddress); rec != nil {
 		if req.ResetRedemption && rec.user.ExternalUserState != "" {
@@ -152,12 +153,13 @@ func (s *Server) invite(t *tenant, req invitationRequest) (*userRecord, *graphEr
 	if err != nil {
 		return nil, newGraphError(http.StatusBadRequest, "BadRequest", "The invited user could not be created: %v.", err)
 	}
+	rec.visibleAt = s.replicatedAt()
 	return rec, nil
 }
 
 // inviteInternal is "invite internal users to B2B collaboration": the user
 // keeps its object and becomes an external user pending acceptance.
-func (t *tenant) inviteInternal(req invitationRequest) (*userRecord, *graphError) {
+func (t *tenant) inviteInternal(req invitationRequest, visibleAt time.Time) (*userRecord, *graphError) {
 	rec := t.byID[strings.ToLower(req.InvitedUser.ID)]
 	if rec == nil {
 		return nil, notFound(req.InvitedUser.ID)
@@ -168,6 +170,7 @@ func (t *tenant) inviteInternal(req invitationRequest) (*userRecord, *graphError
 		u.OtherMails = append(u.OtherMails, req.InvitedUserEmailAddress)
 	}
 	_, _ = t.replace(rec, u) // same userPrincipalName: cannot conflict
+	rec.visibleAt = visibleAt
 	return rec, nil
 }
 

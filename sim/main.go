@@ -35,6 +35,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	throttleScale := fs.Float64("throttle-scale", 1, "multiplier of Graph's throttling limits and windows")
 	notifyDelay := fs.Duration("notify-delay", 0, "hold change notifications back this long after each change")
 	notifyBatch := fs.Duration("notify-batch", 100*time.Millisecond, "changes within this interval go out in one notification POST")
+	replication := fs.Duration("replication-delay", 0, "hide a user just invited, converted or created from Graph reads and writes this long (404 Request_ResourceNotFound)")
+	addressList := fs.Bool("mail-user-address-list-read-only", false, "refuse showInAddressList in a PATCH of a user with mail, as Exchange Online owns it then")
 	verbose := fs.Bool("v", false, "log every request (without addresses or tokens)")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("sim: %w", err)
@@ -45,7 +47,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	s := New(Options{PageSize: *pageSize, ThrottleScale: *throttleScale, Seed: *seed, Logger: log,
-		NotificationDelay: *notifyDelay, NotificationBatch: *notifyBatch})
+		NotificationDelay: *notifyDelay, NotificationBatch: *notifyBatch, ReplicationDelay: *replication,
+		MailUserAddressListReadOnly: *addressList})
 
 	tenants, err := s.setUpTenants(*sourceUsers, *seed)
 	if err != nil {
@@ -138,5 +141,6 @@ Control API (JSON, no auth), e.g. with curl --cacert %[2]s/cert.pem:
   DELETE %[1]s/control/subscriptions/{id}                   (removed silently)
   POST   %[1]s/control/subscriptions/{id}/lifecycle         {"event":"reauthorizationRequired|subscriptionRemoved|missed"}
   GET|PUT %[1]s/control/notifications                       {"delayMs":0,"batchMs":100}
+  GET|PUT %[1]s/control/directory                           {"replicationDelayMs":0,"mailUserAddressListReadOnly":false}
 `, base, stateDir)
 }

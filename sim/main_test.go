@@ -222,3 +222,37 @@ func TestMainRejectsBadFlags(t *testing.T) {
 		t.Error("Main accepted an address it cannot listen on")
 	}
 }
+
+func TestMainDirectoryFlags(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Main(ctx, []string{"--listen", "127.0.0.1:0", "--state-dir", dir, "--source-users", "0",
+			"--replication-delay", "2500ms", "--mail-user-address-list-read-only"}, &stdout, &stderr)
+	}()
+	topo := waitForFile(t, filepath.Join(dir, "topology.json"), done)
+	var doc struct {
+		Tenants []struct {
+			AuthorityHost string `json:"authorityHost"`
+		} `json:"tenants"`
+	}
+	mustUnmarshal(t, topo, &doc)
+	resp, err := clientTrusting(t, filepath.Join(dir, "cert.pem")).Get(doc.Tenants[0].AuthorityHost + "control/directory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var d DirectorySettings
+	mustUnmarshal(t, b, &d)
+	if d.ReplicationDelayMS != 2500 || !d.MailUserAddressListReadOnly {
+		t.Errorf("directory settings from flags: %s", b)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Main: %v", err)
+	}
+}

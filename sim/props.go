@@ -16,87 +16,127 @@ const (
 
 // property is one user property the simulator models: its Graph name, its
 // type, whether "Update user" accepts it, whether a GET without $select
-// returns it, and how to reach the field.
+// returns it, the longest value Graph accepts (in characters; 0: no
+// documented limit), and how to reach the field.
 type property struct {
 	name      string
 	kind      propKind
 	updatable bool
 	byDefault bool
+	maxLen    int
 	str       func(*User) *string
 	strs      func(*User) *[]string
 	flag      func(*User) *bool
 	nflag     func(*User) **bool
 }
 
-func strProp(name string, upd, def bool, f func(*User) *string) property {
-	return property{name: name, kind: kindString, updatable: upd, byDefault: def, str: f}
+func strProp(name string, upd, def bool, maxLen int, f func(*User) *string) property {
+	return property{name: name, kind: kindString, updatable: upd, byDefault: def, maxLen: maxLen, str: f}
 }
 
-func strsProp(name string, upd, def bool, f func(*User) *[]string) property {
-	return property{name: name, kind: kindStrings, updatable: upd, byDefault: def, strs: f}
+func strsProp(name string, upd, def bool, maxLen int, f func(*User) *[]string) property {
+	return property{name: name, kind: kindStrings, updatable: upd, byDefault: def, maxLen: maxLen, strs: f}
 }
 
 // userProps is the modelled part of the user resource. Updatable follows
-// "Update user" (graph/api/user-update, v1.0); byDefault follows the user
-// resource page: "By default, only a limited set of properties are returned
-// (businessPhones, displayName, givenName, id, jobTitle, mail, mobilePhone,
-// officeLocation, preferredLanguage, surname, userPrincipalName)". The index
-// of a property is its bit in change masks, so there must be at most 64.
+// the request body table of "Update user"
+// (https://learn.microsoft.com/graph/api/user-update, v1.0): a property it
+// does not list is refused as read-only, faxNumber among them.
+// byDefault follows the user resource page: "By default, only a limited
+// set of properties are returned (businessPhones, displayName, givenName,
+// id, jobTitle, mail, mobilePhone, officeLocation, preferredLanguage,
+// surname, userPrincipalName)". Maximum lengths are the user resource's
+// (https://learn.microsoft.com/graph/api/resources/user): city, country,
+// jobTitle and state 128; companyName, department, givenName, surname,
+// mailNickname and mobilePhone 64; displayName 256; employeeId 16;
+// postalCode 40; streetAddress 1,024. Where the docs name no limit the
+// simulator takes the strictest plausible one, the on-premises Active
+// Directory attribute's range: officeLocation
+// (physicalDeliveryOfficeName) 128, a businessPhones number
+// (telephoneNumber) and faxNumber 64, and employeeType 64. The index of a
+// property is its bit in change masks, so there must be at most 64.
 var userProps = []property{
-	strProp("id", false, true, func(u *User) *string { return &u.ID }),
+	strProp("id", false, true, 0, func(u *User) *string { return &u.ID }),
 	{name: "accountEnabled", kind: kindBool, updatable: true, flag: func(u *User) *bool { return &u.AccountEnabled }},
-	strsProp("businessPhones", true, true, func(u *User) *[]string { return &u.BusinessPhones }),
-	strProp("city", true, false, func(u *User) *string { return &u.City }),
-	strProp("companyName", true, false, func(u *User) *string { return &u.CompanyName }),
-	strProp("country", true, false, func(u *User) *string { return &u.Country }),
-	strProp("createdDateTime", false, false, func(u *User) *string { return &u.CreatedDateTime }),
-	strProp("creationType", false, false, func(u *User) *string { return &u.CreationType }),
-	strProp("department", true, false, func(u *User) *string { return &u.Department }),
-	strProp("displayName", true, true, func(u *User) *string { return &u.DisplayName }),
-	strProp("employeeId", true, false, func(u *User) *string { return &u.EmployeeID }),
-	strProp("employeeType", true, false, func(u *User) *string { return &u.EmployeeType }),
-	strProp("externalUserState", false, false, func(u *User) *string { return &u.ExternalUserState }),
-	strProp("faxNumber", true, false, func(u *User) *string { return &u.FaxNumber }),
-	strProp("givenName", true, true, func(u *User) *string { return &u.GivenName }),
-	strProp("jobTitle", true, true, func(u *User) *string { return &u.JobTitle }),
-	strProp("mail", true, true, func(u *User) *string { return &u.Mail }),
-	strProp("mailNickname", true, false, func(u *User) *string { return &u.MailNickname }),
-	strProp("mobilePhone", true, true, func(u *User) *string { return &u.MobilePhone }),
-	strProp("officeLocation", true, true, func(u *User) *string { return &u.OfficeLocation }),
-	strsProp("otherMails", true, false, func(u *User) *[]string { return &u.OtherMails }),
-	strProp("postalCode", true, false, func(u *User) *string { return &u.PostalCode }),
-	strProp("preferredLanguage", true, true, func(u *User) *string { return &u.PreferredLanguage }),
-	strsProp("proxyAddresses", false, false, func(u *User) *[]string { return &u.ProxyAddresses }),
-	// showInAddressList: the v1.0 page asks callers to manage it in the
-	// admin center, yet the property is writable on guests; galsync writes it.
+	strsProp("businessPhones", true, true, 64, func(u *User) *[]string { return &u.BusinessPhones }),
+	strProp("city", true, false, 128, func(u *User) *string { return &u.City }),
+	strProp("companyName", true, false, 64, func(u *User) *string { return &u.CompanyName }),
+	strProp("country", true, false, 128, func(u *User) *string { return &u.Country }),
+	strProp("createdDateTime", false, false, 0, func(u *User) *string { return &u.CreatedDateTime }),
+	strProp("creationType", false, false, 0, func(u *User) *string { return &u.CreationType }),
+	strProp("department", true, false, 64, func(u *User) *string { return &u.Department }),
+	strProp("displayName", true, true, 256, func(u *User) *string { return &u.DisplayName }),
+	strProp("employeeId", true, false, 16, func(u *User) *string { return &u.EmployeeID }),
+	strProp("employeeType", true, false, 64, func(u *User) *string { return &u.EmployeeType }),
+	strProp("externalUserState", false, false, 0, func(u *User) *string { return &u.ExternalUserState }),
+	strProp("faxNumber", false, false, 64, func(u *User) *string { return &u.FaxNumber }),
+	strProp("givenName", true, true, 64, func(u *User) *string { return &u.GivenName }),
+	strProp("jobTitle", true, true, 128, func(u *User) *string { return &u.JobTitle }),
+	strProp("mail", true, true, 0, func(u *User) *string { return &u.Mail }),
+	strProp("mailNickname", true, false, 64, func(u *User) *string { return &u.MailNickname }),
+	strProp("mobilePhone", true, true, 64, func(u *User) *string { return &u.MobilePhone }),
+	strProp("officeLocation", true, true, 128, func(u *User) *string { return &u.OfficeLocation }),
+	// Read-only: set by Microsoft Entra Connect (user resource).
+	{name: "onPremisesSyncEnabled", kind: kindNullableBool, nflag: func(u *User) **bool { return &u.OnPremisesSyncEnabled }},
+	strProp("onPremisesUserPrincipalName", false, false, 0, func(u *User) *string { return &u.OnPremisesUserPrincipalName }),
+	// otherMails: "Can store up to 250 values, each with a limit of 250
+	// characters" (user-update).
+	strsProp("otherMails", true, false, 250, func(u *User) *[]string { return &u.OtherMails }),
+	strProp("postalCode", true, false, 40, func(u *User) *string { return &u.PostalCode }),
+	strProp("preferredLanguage", true, true, 0, func(u *User) *string { return &u.PreferredLanguage }),
+	strsProp("proxyAddresses", false, false, 0, func(u *User) *[]string { return &u.ProxyAddresses }),
+	// showInAddressList: "Do not use in Microsoft Graph. Manage this
+	// property through the Microsoft 365 admin center instead" (user
+	// resource), and user-update no longer lists it. Graph still takes it
+	// for a user without a mailbox (cross-tenant synchronization's known
+	// issues), so it stays updatable here, refused for mail users when
+	// DirectorySettings.MailUserAddressListReadOnly is on.
 	{name: "showInAddressList", kind: kindNullableBool, updatable: true, nflag: func(u *User) **bool { return &u.ShowInAddressList }},
-	strProp("state", true, false, func(u *User) *string { return &u.State }),
-	strProp("streetAddress", true, false, func(u *User) *string { return &u.StreetAddress }),
-	strProp("surname", true, true, func(u *User) *string { return &u.Surname }),
-	strProp("usageLocation", true, false, func(u *User) *string { return &u.UsageLocation }),
-	strProp("userPrincipalName", true, true, func(u *User) *string { return &u.UserPrincipalName }),
-	strProp("userType", true, false, func(u *User) *string { return &u.UserType }),
+	strProp("state", true, false, 128, func(u *User) *string { return &u.State }),
+	strProp("streetAddress", true, false, 1024, func(u *User) *string { return &u.StreetAddress }),
+	strProp("surname", true, true, 64, func(u *User) *string { return &u.Surname }),
+	strProp("usageLocation", true, false, 0, func(u *User) *string { return &u.UsageLocation }),
+	strProp("userPrincipalName", true, true, 0, func(u *User) *string { return &u.UserPrincipalName }),
+	strProp("userType", true, false, 0, func(u *User) *string { return &u.UserType }),
 }
 
-// unmodelledUpdatable are further properties "Update user" accepts. The
-// simulator stores them as sent and returns them when selected, but does
-// not track them in delta (several, like skills, live outside the directory
-// and are not tracked by Graph either).
-var unmodelledUpdatable = []string{
-	"aboutMe", "ageGroup", "birthday", "consentProvidedForMinor", "employeeHireDate", "employeeLeaveDateTime",
-	"employeeOrgData", "hireDate", "identities", "interests", "mySite", "onPremisesExtensionAttributes",
-	"onPremisesImmutableId", "passwordPolicies", "passwordProfile", "pastProjects", "preferredDataLocation",
-	"responsibilities", "schools", "skills",
+// unmodelledProp is a user property the simulator stores as sent and
+// returns when selected, but does not track in delta (several, like
+// skills, live outside the directory and are not tracked by Graph either).
+type unmodelledProp struct {
+	name      string
+	updatable bool
 }
 
-// readOnlyUserProps are documented user properties no request may set.
-var readOnlyUserProps = []string{
-	"deletedDateTime", "externalUserStateChangeDateTime", "imAddresses", "lastPasswordChangeDateTime",
-	"onPremisesDistinguishedName", "onPremisesDomainName", "onPremisesLastSyncDateTime", "onPremisesSyncEnabled",
-	"onPremisesSamAccountName", "onPremisesSecurityIdentifier", "onPremisesUserPrincipalName",
-	"securityIdentifier", "signInActivity", "signInSessionsValidFromDateTime", "assignedLicenses", "assignedPlans",
-	"provisionedPlans", "licenseAssignmentStates", "isResourceAccount",
-}
+// unmodelledProps are the other documented user properties: those "Update
+// user" lists are updatable, the rest read-only.
+var unmodelledProps = func() []unmodelledProp {
+	var out []unmodelledProp
+	for _, n := range []string{
+		"aboutMe", "ageGroup", "birthday", "consentProvidedForMinor", "customSecurityAttributes", "employeeHireDate",
+		"employeeLeaveDateTime", "employeeOrgData", "identities", "interests", "mySite", "onPremisesExtensionAttributes",
+		"onPremisesImmutableId", "passwordPolicies", "passwordProfile", "pastProjects", "responsibilities", "schools", "skills",
+	} {
+		out = append(out, unmodelledProp{name: n, updatable: true})
+	}
+	for _, n := range []string{
+		"assignedLicenses", "assignedPlans", "deletedDateTime", "externalUserStateChangeDateTime", "hireDate",
+		"imAddresses", "isResourceAccount", "lastPasswordChangeDateTime", "legalAgeGroupClassification",
+		"licenseAssignmentStates", "onPremisesDistinguishedName", "onPremisesDomainName", "onPremisesLastSyncDateTime",
+		"onPremisesProvisioningErrors", "onPremisesSamAccountName", "onPremisesSecurityIdentifier",
+		"preferredDataLocation", "preferredName", "provisionedPlans", "refreshTokensValidFromDateTime",
+		"securityIdentifier", "serviceProvisioningErrors", "signInActivity", "signInSessionsValidFromDateTime",
+	} {
+		out = append(out, unmodelledProp{name: n})
+	}
+	return out
+}()
+
+// appOnlyRefused are the properties "Update user" says "cannot be updated
+// by an app with only application permissions"; the simulator issues only
+// application tokens.
+var appOnlyRefused = []string{"aboutMe", "birthday", "employeeHireDate", "interests", "mySite", "pastProjects",
+	"responsibilities", "schools", "skills"}
 
 var propIndex = func() map[string]int {
 	m := make(map[string]int, len(userProps))
@@ -113,13 +153,13 @@ func lookupProp(name string) (int, bool) {
 	return i, ok
 }
 
-func isUnmodelled(name string) (string, bool) {
-	for _, n := range unmodelledUpdatable {
-		if strings.EqualFold(n, name) {
-			return n, true
+func lookupUnmodelled(name string) (unmodelledProp, bool) {
+	for _, p := range unmodelledProps {
+		if strings.EqualFold(p.name, name) {
+			return p, true
 		}
 	}
-	return "", false
+	return unmodelledProp{}, false
 }
 
 type propMask uint64
@@ -156,9 +196,9 @@ func parseSelect(v string, allowExtras bool) (selection, *graphError) {
 			sel.mask |= 1 << i
 			continue
 		}
-		if n, ok := isUnmodelled(name); ok && allowExtras {
-			if !slices.Contains(sel.extras, n) {
-				sel.extras = append(sel.extras, n)
+		if up, ok := lookupUnmodelled(name); ok && allowExtras {
+			if !slices.Contains(sel.extras, up.name) {
+				sel.extras = append(sel.extras, up.name)
 			}
 			continue
 		}

@@ -53,6 +53,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /control/subscriptions", s.ctlListSubscriptions)
 	mux.HandleFunc("DELETE /control/subscriptions/{id}", s.ctlRemoveSubscription)
 	mux.HandleFunc("POST /control/subscriptions/{id}/lifecycle", s.ctlLifecycle)
+	mux.HandleFunc("GET /control/directory", s.ctlGetDirectorySettings)
+	mux.HandleFunc("PUT /control/directory", s.ctlSetDirectorySettings)
 	mux.HandleFunc("GET /control/notifications", s.ctlGetNotificationSettings)
 	mux.HandleFunc("PUT /control/notifications", s.ctlSetNotificationSettings)
 	return mux

@@ -56,7 +56,14 @@ type Options struct {
 	// NotificationBatch: changes within this interval go out in one POST
 	// per endpoint (100 ms).
 	NotificationBatch time.Duration
-	Logger            *slog.Logger
+	// ReplicationDelay hides a user just created by an invitation (or
+	// converted by one, or created through the control API) from Graph
+	// reads and writes for this long (0: none); see DirectorySettings.
+	ReplicationDelay time.Duration
+	// MailUserAddressListReadOnly refuses showInAddressList in a PATCH of
+	// a user with mail; see DirectorySettings.
+	MailUserAddressListReadOnly bool
+	Logger                      *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -106,6 +113,7 @@ type Server struct {
 	tokens  map[string]accessToken
 
 	requests *requestLog
+	settings settingsBox
 
 	// notif keeps the change-notification subscriptions and delivers
 	// their notifications; subIDs makes their ids, apart from ids so that
@@ -133,6 +141,8 @@ func New(opts Options) *Server {
 		tokenMAC: randomBytes(32),
 		subIDs:   newIDSource(opts.Seed ^ 0x5ab5c41b710e5eed),
 	}
+	s.settings.set(DirectorySettings{ReplicationDelayMS: int(opts.ReplicationDelay / time.Millisecond),
+		MailUserAddressListReadOnly: opts.MailUserAddressListReadOnly})
 	s.notif = newNotifier(s, NotificationSettings{
 		DelayMS: int(opts.NotificationDelay / time.Millisecond), BatchMS: int(opts.NotificationBatch / time.Millisecond)})
 	// TLS clients check validity against the wall clock, not the simulated one.

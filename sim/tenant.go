@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Tenant describes a simulated Entra tenant.
@@ -52,6 +53,14 @@ type userRecord struct {
 	// invitation redemption, when an invitation created or re-invited it
 	ticket      string
 	redirectURL string
+	// visibleAt is when replication makes a just-written user visible to
+	// Graph reads and writes; zero means it always was.
+	visibleAt time.Time
+}
+
+// visible reports whether Graph requests see the record at now.
+func (r *userRecord) visible(now time.Time) bool {
+	return !r.deleted && !now.Before(r.visibleAt)
 }
 
 // change is one entry of a tenant's change log, the state delta tokens

@@ -40,6 +40,11 @@ type User struct {
 	ExternalUserState string `json:"externalUserState,omitempty"`
 	ShowInAddressList *bool  `json:"showInAddressList,omitempty"`
 	CreatedDateTime   string `json:"createdDateTime,omitempty"`
+	// OnPremisesSyncEnabled is true for a user Microsoft Entra Connect
+	// synchronises from Active Directory, null for a cloud user.
+	OnPremisesSyncEnabled *bool `json:"onPremisesSyncEnabled,omitempty"`
+	// OnPremisesUserPrincipalName is the on-premises UPN Connect synced.
+	OnPremisesUserPrincipalName string `json:"onPremisesUserPrincipalName,omitempty"`
 }
 
 func (u User) clone() User {
@@ -49,6 +54,10 @@ func (u User) clone() User {
 	if u.ShowInAddressList != nil {
 		v := *u.ShowInAddressList
 		u.ShowInAddressList = &v
+	}
+	if u.OnPremisesSyncEnabled != nil {
+		v := *u.OnPremisesSyncEnabled
+		u.OnPremisesSyncEnabled = &v
 	}
 	return u
 }

@@ -9,6 +9,8 @@ import (
 // UpsertUser creates a user, or replaces every property of the live user
 // with the same id. An empty id gets a new GUID; an empty
 // userPrincipalName is made from mail (or the id) in the tenant's domain.
+// A created user replicates like an invited one (DirectorySettings);
+// SeedUsers' users do not: they stand for a tenant that already exists.
 func (s *Server) UpsertUser(tenantID string, u User) (User, error) {
 	t, err := s.tenant(tenantID)
 	if err != nil {
@@ -37,6 +39,7 @@ func (s *Server) UpsertUser(tenantID string, u User) (User, error) {
 	if err != nil {
 		return User{}, fmt.Errorf("sim: upsert user: %w", err)
 	}
+	rec.visibleAt = s.replicatedAt()
 	return rec.user.clone(), nil
 }
 
