@@ -189,7 +189,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		Directions: catalog,
 		Puller: &pipeline.Puller{Directions: catalog, Store: e.db, Graph: gc, Queue: e.db, Now: now,
 			Budget: 4 * time.Minute, Logger: logger},
-		Inviter: &pipeline.Inviter{Directions: catalog, Store: e.db, Graph: gc, Queue: e.db, Now: now,
+		Inviter: &pipeline.Inviter{Directions: catalog, Store: e.db, Graph: gc, Now: now,
 			ClaimTTL: 2 * time.Minute, Logger: logger},
 		Updater: &pipeline.Updater{Directions: catalog, Store: e.db, Graph: gc, Now: now, Logger: logger},
 		Sweeper: &pipeline.Sweeper{Directions: catalog, Store: e.db, Graph: gc, Queue: e.db, Now: now, Logger: logger},

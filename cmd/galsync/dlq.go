@@ -23,20 +23,30 @@ import (
 
 const dlqUsage = `Usage: galsync dlq <list|show|replay|purge> [flags]
 
-Reads and repairs what galsync's queues have dead-lettered: work that failed
-on every delivery (reason MaxDeliveryCountExceeded; the last error says why)
-or that no worker could read. Fix the cause, then replay. A replay is safe to
-repeat and safe while galsync runs: the workers skip work already done, so
-nothing is duplicated.
+Reads and repairs the work galsync set aside:
+  - parked: work galsync completed and kept for an operator because it failed
+    for good (Graph's code and message say why, e.g. 400 Request_BadRequest)
+    or kept failing for GALSYNC_RETRY_BUDGET (24h by default). Transient
+    failures (429, 5xx, a guest not yet replicated) are retried on their own,
+    later, and are not here until that budget is spent;
+  - dead-lettered by the queue: work that failed on every delivery (reason
+    MaxDeliveryCountExceeded; the last error says why) or that could not be
+    read at all.
+Fix the cause, then replay. A replay is safe to repeat and safe while galsync
+runs: the workers compare each guest with what it should be and write only
+the difference, with the mapping in force when they run, so nothing is
+duplicated and a replay after a mapping fix converges.
 
 Commands:
   list     one line per dead letter
   show     every detail of each dead letter; message bodies only with --body
-  replay   send each dead letter back to the queue it came from, then remove it
+  replay   send each letter back to the queue it came from, then remove it
   purge    remove dead letters for good (asks for --yes, or --dry-run)
 
 Filters (every command; together they narrow):
-  --queue Q         pulls, invites, updates or all (default all)
+  --queue Q         pulls, invites, updates, parked or all (default all); a
+                    work queue selects its dead letters and what was parked
+                    from it
   --direction D     this direction only (its name in the topology)
   --reason TEXT     the reason, description or last error contains TEXT (any case)
   --older-than AGE  enqueued at least AGE ago (90s, 15m, 2h, 7d, 1d12h)
@@ -198,7 +208,7 @@ func (f *dlqFlags) check(positional []string) error {
 		errs = append(errs, fmt.Errorf("dlq %s: unexpected argument %q", f.cmd, positional[0]))
 	}
 	if f.queue != "all" && !slices.Contains(galsync.Queues(), f.queue) {
-		errs = append(errs, fmt.Errorf("dlq %s: --queue %q: want pulls, invites, updates or all", f.cmd, f.queue))
+		errs = append(errs, fmt.Errorf("dlq %s: --queue %q: want pulls, invites, updates, parked or all", f.cmd, f.queue))
 	}
 	if f.limit < 0 {
 		errs = append(errs, fmt.Errorf("dlq %s: --limit must not be negative", f.cmd))
@@ -216,12 +226,17 @@ func (f *dlqFlags) check(positional []string) error {
 }
 
 func (f dlqFlags) options(progress func(deadletter.Progress)) deadletter.Options {
-	queues := galsync.Queues()
-	if f.queue != "all" {
+	queues, origin := galsync.Queues(), ""
+	switch {
+	case f.queue == galsync.QueueParked:
 		queues = []string{f.queue}
+	case f.queue != "all":
+		// A work queue's letters: its dead letters, and what galsync
+		// parked from it.
+		queues, origin = []string{f.queue, galsync.QueueParked}, f.queue
 	}
 	return deadletter.Options{
-		Filter: deadletter.Filter{Queues: queues, Direction: f.direction, Reason: f.reason,
+		Filter: deadletter.Filter{Queues: queues, Origin: origin, Direction: f.direction, Reason: f.reason,
 			OlderThan: f.olderThan.d, NewerThan: f.newerThan.d, MessageID: f.id},
 		Limit: f.limit, Now: time.Now, Progress: progress,
 	}

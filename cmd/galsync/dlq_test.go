@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/galsync/galsync/functions"
-	"github.com/galsync/galsync/shared/config"
 	"github.com/galsync/galsync/shared/deadletter"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/pipeline"
@@ -35,8 +34,8 @@ func testDlqReplayConverges(t *testing.T, backend string) {
 		t.Fatalf("%d users in scope, want 100", len(users))
 	}
 	start := time.Now()
-	deadLetterInvitations(t, h, len(users))
-	t.Logf("%s: 100 messages dead-lettered in %s", backend, time.Since(start).Round(time.Millisecond))
+	parkInvitations(t, h, len(users))
+	t.Logf("%s: 100 messages parked in %s", backend, time.Since(start).Round(time.Millisecond))
 
 	// list and show read without changing anything, and print no address.
 	stdout := dlqOK(t, "list", "--queue", "invites", "--json")
@@ -50,7 +49,11 @@ func testDlqReplayConverges(t *testing.T, backend string) {
 	if out := dlqOK(t, "show", listed[0].MessageID); strings.Contains(out, "@") || !strings.Contains(out, "add --body") {
 		t.Errorf("show without --body prints an address, or does not say how to see the body:\n%s", out)
 	}
-	if out := dlqOK(t, "show", listed[0].MessageID, "--body"); !strings.Contains(out, `"inviteAddress"`) {
+	if listed[0].Queue != galsync.QueueParked || listed[0].Origin != galsync.QueueInvites || listed[0].Reason != deadletter.ReasonParked ||
+		!strings.Contains(listed[0].Description, "retry budget") {
+		t.Errorf("listed letter = %+v, want parked from invites after the retry budget", listed[0])
+	}
+	if out := dlqOK(t, "show", listed[0].MessageID, "--body"); !strings.Contains(out, `"source"`) {
 		t.Errorf("show --body does not print the body:\n%s", out)
 	}
 	if out := dlqOK(t, "replay", "--dry-run"); !strings.Contains(out, "would replay 100") {
@@ -61,8 +64,8 @@ func testDlqReplayConverges(t *testing.T, backend string) {
 		!dry.DryRun || dry.Counts[deadletter.WouldReplay] != 10 || len(dry.Items) != 10 {
 		t.Errorf("replay --dry-run --json --limit 10: %+v (%v)", dry.Counts, err)
 	}
-	if d := deadLetterDepths(h); d[galsync.QueueInvites] != 100 {
-		t.Fatalf("after a dry run the dead-letter queues hold %v, want invites 100", d)
+	if d := setAside(h); d[galsync.QueueParked] != 100 {
+		t.Fatalf("after a dry run %v are set aside, want 100 parked", d)
 	}
 
 	start = time.Now()
@@ -73,8 +76,8 @@ func testDlqReplayConverges(t *testing.T, backend string) {
 	t.Logf("%s: replay took %s", backend, time.Since(start).Round(time.Millisecond))
 	h.mustSync()
 	checkConverged(t, h, users)
-	if d := deadLetterDepths(h); d[galsync.QueueInvites]+d[galsync.QueueUpdates]+d[galsync.QueuePulls] != 0 {
-		t.Fatalf("dead-letter queues after the replay: %v, want empty", d)
+	if d := setAside(h); d[galsync.QueueInvites]+d[galsync.QueueUpdates]+d[galsync.QueuePulls]+d[galsync.QueueParked] != 0 {
+		t.Fatalf("set aside after the replay: %v, want nothing", d)
 	}
 	if n := len(h.writes()["invitations"]); n != 100 {
 		t.Fatalf("%d invitations accepted, want 100", n)
@@ -99,7 +102,7 @@ func TestDlqReplayWhileWorkersRun(t *testing.T) { runOnBackends(t, testDlqReplay
 func testDlqReplayWhileWorkersRun(t *testing.T, backend string) {
 	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 100, Seed: 52}, deprovision: galsync.DeprovisionDisable, backend: backend})
 	users := inScope(h.source)
-	deadLetterInvitations(t, h, len(users))
+	parkInvitations(t, h, len(users))
 	// Newer changes to the same users: the workers' pull sends new items
 	// for them while the replayed ones arrive.
 	for _, u := range users {
@@ -141,8 +144,8 @@ func testDlqReplayWhileWorkersRun(t *testing.T, backend string) {
 	if n := len(h.writes()["invitations"]); n != 100 {
 		t.Fatalf("%d invitations accepted, want 100: one per user", n)
 	}
-	if d := deadLetterDepths(h); d[galsync.QueueInvites]+d[galsync.QueueUpdates]+d[galsync.QueuePulls] != 0 {
-		t.Fatalf("dead-letter queues: %v, want empty", d)
+	if d := setAside(h); d[galsync.QueueInvites]+d[galsync.QueueUpdates]+d[galsync.QueuePulls]+d[galsync.QueueParked] != 0 {
+		t.Fatalf("set aside: %v, want nothing", d)
 	}
 }
 
@@ -227,7 +230,7 @@ func TestDlqUsage(t *testing.T) {
 		{[]string{"dlq"}, "list, show, replay or purge"},
 		{[]string{"dlq", "frobnicate"}, "unknown command"},
 		{[]string{"dlq", "purge"}, "add --yes"},
-		{[]string{"dlq", "list", "--queue", "everything"}, "pulls, invites, updates or all"},
+		{[]string{"dlq", "list", "--queue", "everything"}, "pulls, invites, updates, parked or all"},
 		{[]string{"dlq", "replay", "--older-than", "3x"}, "such as 90s"},
 		{[]string{"dlq", "list", "--older-than", "1h", "--newer-than", "30m"}, "select nothing"},
 		{[]string{"dlq", "replay", "--body"}, "flag provided but not defined"},
@@ -269,7 +272,7 @@ func dlqOK(t *testing.T, args ...string) string {
 // impatientInvites gives each invitation a quarter of a second. The simulator's
 // fault answers 503 with Retry-After 1, which Graph's client retries ten
 // times before the worker fails; the test needs the failures, not the
-// waits, to fill the dead-letter queue.
+// waits, to spend the retry budget.
 type impatientInvites struct{ pipeline.GuestDirectory }
 
 func (g impatientInvites) Invite(ctx context.Context, tenant string, inv galsync.Invitation) (galsync.TargetUser, error) {
@@ -278,35 +281,32 @@ func (g impatientInvites) Invite(ctx context.Context, tenant string, inv galsync
 	return g.GuestDirectory.Invite(ctx, tenant, inv)
 }
 
-// deadLetterInvitations makes every invitation fail in the target tenant,
-// syncs until the invites queue has dead-lettered exactly n messages, and
-// removes the fault.
-func deadLetterInvitations(t *testing.T, h *harness, n int) {
+// parkInvitations makes every invitation fail in the target tenant (503),
+// syncs under a retry budget of a second until exactly n invitations were
+// retried past it and parked, and removes the fault.
+func parkInvitations(t *testing.T, h *harness, n int) {
 	t.Helper()
-	// More workers make the failing deliveries go faster. Service Bus
-	// receivers close one at a time when a sync stops, so fewer there.
-	concurrency := "100"
-	if h.env["GALSYNC_QUEUE_BACKEND"] == config.QueueServiceBus {
-		concurrency = "16"
-	}
-	h.setenv("GALSYNC_QUEUE_CONCURRENCY", concurrency)
+	h.setenv("GALSYNC_QUEUE_CONCURRENCY", "32")
+	h.setenv("GALSYNC_RETRY_BUDGET", "1s")
+	h.setenv("GALSYNC_RETRY_MIN_DELAY", "200ms")
+	h.setenv("GALSYNC_RETRY_MAX_DELAY", "400ms")
+	defer func() {
+		h.setenv("GALSYNC_RETRY_BUDGET", "24h")
+		h.setenv("GALSYNC_RETRY_MIN_DELAY", "500ms")
+		h.setenv("GALSYNC_RETRY_MAX_DELAY", "5s")
+	}()
 	if err := h.sim.SetFaults(dstTenantID, sim.Faults{DisableThrottling: true, ErrorRate: 1, Kinds: []string{"invitations"}}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := h.syncWith(func(a *app) {
 		a.deps.Inviter.Graph = impatientInvites{a.deps.Inviter.Graph}
-		// The failures happen ten minutes before the replay, as they do
-		// for an operator who fixes the cause first: the invite claims
-		// they leave behind have expired when the replayed items come.
-		a.deps.Inviter.Now = func() time.Time { return time.Now().Add(-10 * time.Minute) }
-		a.deps.Inviter.ClaimWait = 10 * time.Millisecond // a redelivery waits on its own failed attempt's claim
 	})
-	if want := fmt.Sprintf("%d message(s) were dead-lettered", n); err == nil || !strings.Contains(err.Error(), want) {
+	if want := fmt.Sprintf("%d message(s) were dead-lettered or parked", n); err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("sync with failing invitations: %v; want %q\n%s", err, want, out)
 	}
-	d := deadLetterDepths(h)
-	if d[galsync.QueueInvites] != n || d[galsync.QueueUpdates] != 0 || d[galsync.QueuePulls] != 0 {
-		t.Fatalf("dead-letter queues hold %v, want exactly %d in invites", d, n)
+	d := setAside(h)
+	if d[galsync.QueueParked] != n || d[galsync.QueueInvites]+d[galsync.QueueUpdates]+d[galsync.QueuePulls] != 0 {
+		t.Fatalf("set aside: %v, want exactly %d parked", d, n)
 	}
 	if got := len(h.guests()); got != 0 {
 		t.Fatalf("%d guests made while every invitation failed", got)
@@ -316,13 +316,13 @@ func deadLetterInvitations(t *testing.T, h *harness, n int) {
 	}
 }
 
-// deadLetterDepths counts each queue's dead letters.
-func deadLetterDepths(h *harness) map[string]int {
+// setAside counts each queue's dead letters, and the parked messages.
+func setAside(h *harness) map[string]int {
 	h.t.Helper()
 	out := map[string]int{}
 	h.withBackends(func(b *backends) {
 		for _, q := range galsync.Queues() {
-			n, err := queue.Count(context.Background(), b.queue, queue.DeadLetterQueue(q), 100000)
+			n, err := queue.Count(context.Background(), b.queue, deadletter.Source(q), 100000)
 			if err != nil {
 				h.t.Fatal(err)
 			}

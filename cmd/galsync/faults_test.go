@@ -56,7 +56,7 @@ func testDuplicateDelivery(t *testing.T, backend string) {
 	d := &doubleSender{}
 	out, err := twice.syncWith(func(a *app) {
 		d.next = a.queue
-		a.deps.Puller.Queue, a.deps.Inviter.Queue, a.deps.Updater.Queue = d, d, d
+		a.deps.Puller.Queue, a.deps.Queue = d, d
 	})
 	if err != nil {
 		t.Fatalf("sync with duplicates: %v\n%s", err, out)
@@ -130,10 +130,10 @@ func TestExpiredDeltaTokenResyncs(t *testing.T) {
 	})
 }
 
-// TestMalformedMessageDeadLetters: a message no worker can read is retried
-// to the queue's max delivery count, then dead-lettered with the reason,
-// while the rest of the work flows on.
-func TestMalformedMessageDeadLetters(t *testing.T) {
+// TestMalformedMessageIsParked: a message no worker can read fails for
+// good: it is parked at once with the reason (not retried, not redelivered
+// until the broker gives up), while the rest of the work flows on.
+func TestMalformedMessageIsParked(t *testing.T) {
 	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 100, Seed: 23}, deprovision: galsync.DeprovisionDisable})
 	h.withBackends(func(db *backends) {
 		if err := db.queue.Send(context.Background(), galsync.QueueInvites, queue.Message{ID: "garbage-1", Body: []byte(`{"direction":`)}); err != nil {
@@ -141,26 +141,26 @@ func TestMalformedMessageDeadLetters(t *testing.T) {
 		}
 	})
 	out, err := h.sync()
-	if err == nil || !strings.Contains(err.Error(), "1 message(s) were dead-lettered") {
-		t.Fatalf("sync error = %v, want a report of one dead-lettered message\n%s", err, out)
+	if err == nil || !strings.Contains(err.Error(), "1 message(s) were dead-lettered or parked") {
+		t.Fatalf("sync error = %v, want a report of one parked message\n%s", err, out)
 	}
 	if n := len(h.guests()); n != 100 {
 		t.Fatalf("%d guests, want 100: the bad message held up the rest", n)
 	}
 	h.withBackends(func(db *backends) {
-		dead, err := db.queue.Peek(context.Background(), queue.DeadLetterQueue(galsync.QueueInvites), 0, 10)
+		parked, err := db.queue.Peek(context.Background(), galsync.QueueParked, 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(dead) != 1 || dead[0].ID != "garbage-1" {
-			t.Fatalf("dead-letter queue holds %d messages, want the malformed one", len(dead))
+		if len(parked) != 1 || parked[0].ID != "garbage-1/parked" || string(parked[0].Body) != `{"direction":` {
+			t.Fatalf("parked: %d messages (%+v), want the malformed one with its body", len(parked), parked)
 		}
-		d := dead[0]
-		if d.DeadLetterReason != queue.ReasonMaxDeliveryCount || d.DeliveryCount != 5 {
-			t.Errorf("dead-lettered with reason %q after %d deliveries, want %q after 5", d.DeadLetterReason, d.DeliveryCount, queue.ReasonMaxDeliveryCount)
+		p := parked[0].Properties
+		if p[queue.PropParkedFrom] != galsync.QueueInvites || !strings.Contains(p[queue.PropParkedReason], "not valid JSON") {
+			t.Errorf("parked from %q because %q; want invites, and the decode error", p[queue.PropParkedFrom], p[queue.PropParkedReason])
 		}
-		if last := d.Properties[queue.PropLastError]; last == "" {
-			t.Error("the dead-lettered message does not say what went wrong (no last error property)")
+		if dead, _ := queue.Count(context.Background(), db.queue, queue.DeadLetterQueue(galsync.QueueInvites), 10); dead != 0 {
+			t.Errorf("%d dead-lettered as well", dead)
 		}
 	})
 }
@@ -185,12 +185,8 @@ func TestThrottledTenantConverges(t *testing.T) {
 		t.Fatalf("%d guests, want 300\n%s", n, out)
 	}
 	h.withBackends(func(db *backends) {
-		if failed := logFor(t, db.store, galsync.LogQuery{}); len(failed) > 0 {
-			for _, e := range failed {
-				if e.Outcome == galsync.OutcomeFailed {
-					t.Errorf("failure logged under throttling: %+v", e)
-				}
-			}
+		for _, e := range logFor(t, db.store, galsync.LogQuery{Action: galsync.ActionPark}) {
+			t.Errorf("parked under throttling: %+v", e)
 		}
 	})
 	t.Logf("%d requests throttled", throttled)

@@ -42,6 +42,7 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	functionsDir := flags.String("functions", "", "read function.json files from this folder instead of the built-in ones")
 	flags.BoolVar(&o.noTimers, "no-timers", false, "do not fire timer triggers")
 	flags.BoolVar(&o.noStartPull, "no-start-pull", false, "do not pull every direction at start")
+	flags.BoolVar(&o.sweep, "sweep", false, "sweep every direction at start: compare each linked guest with its desired state and repair what differs")
 	flags.DurationVar(&o.progressEvery, "progress", 5*time.Second, "how often to print progress (0: never)")
 	flags.StringVar(&o.httpAddr, "http", "127.0.0.1:7071", "address to serve the HTTP functions on (/api/<route>)")
 	flags.BoolVar(&o.noSubscribe, "no-subscribe", false, "do not subscribe to Graph change notifications (the delta timer alone keeps sync)")
@@ -68,6 +69,8 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 type localOptions struct {
 	functions                   fs.FS
 	noTimers, noStartPull, once bool
+	// sweep asks for a sweep of every direction at start.
+	sweep bool
 	progressEvery               time.Duration
 	// httpAddr is where the HTTP functions are served (/api/<route>).
 	httpAddr string
@@ -126,6 +129,11 @@ func runLocal(ctx context.Context, a *app, o localOptions, getenv func(string) s
 	}
 	if !o.noStartPull {
 		if err := requestPulls(ctx, a, "startup"); err != nil {
+			return err
+		}
+	}
+	if o.sweep {
+		if err := requestSweeps(ctx, a, "startup"); err != nil {
 			return err
 		}
 	}
@@ -253,6 +261,19 @@ func requestPulls(ctx context.Context, a *app, trigger string) error {
 		}
 		if err := a.queue.Send(ctx, galsync.QueuePulls, m); err != nil {
 			return fmt.Errorf("request a pull of %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func requestSweeps(ctx context.Context, a *app, trigger string) error {
+	for name := range a.catalog {
+		m, err := pipeline.SweepMessage(name, trigger, time.Now())
+		if err != nil {
+			return err
+		}
+		if err := a.queue.Send(ctx, galsync.QueuePulls, m); err != nil {
+			return fmt.Errorf("request a sweep of %s: %w", name, err)
 		}
 	}
 	return nil

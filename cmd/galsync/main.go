@@ -59,7 +59,8 @@ Operations (same configuration as the functions; each has --help with examples):
   galsync plan      preview what a full sync would do, writing nothing
   galsync log       read the provisioning log: what happened to a user
   galsync approve   release (or discard) deprovisions held by the deletion threshold
-  galsync dlq       list, show, replay or purge dead-lettered messages
+  galsync dlq       list, show, replay or purge parked and dead-lettered messages
+  galsync status    how each direction is doing, and what needs an operator
   galsync help      show this text
 
 Under the Functions host (FUNCTIONS_CUSTOMHANDLER_PORT set), no subcommand means serve.
@@ -94,6 +95,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return approveCommand(ctx, args, getenv, stdout, stderr)
 	case "dlq":
 		return dlqCommand(ctx, args, getenv, stdout, stderr)
+	case "status":
+		return statusCommand(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -227,6 +227,17 @@ func planCommand(ctx context.Context, args []string, getenv func(string) string,
 			fmt.Fprintf(stdout, "  %6d  %s\n", plan.Reasons[r], r)
 		}
 	}
+	if len(plan.Drift) > 0 {
+		fmt.Fprintln(stdout, "drift (guests that differ from their desired state, by attribute):")
+		attrs := make([]string, 0, len(plan.Drift))
+		for a := range plan.Drift {
+			attrs = append(attrs, a)
+		}
+		sort.Strings(attrs)
+		for _, a := range attrs {
+			fmt.Fprintf(stdout, "  %6d  %s\n", plan.Drift[a], a)
+		}
+	}
 	if plan.WouldPause {
 		fmt.Fprintln(stdout, "NOTE: the deprovisions exceed the direction's accidental-deletion threshold: a sync would pause the direction and hold them for `galsync approve`.")
 	}
@@ -259,7 +270,7 @@ func logCommand(ctx context.Context, args []string, getenv func(string) string, 
 	fs := opFlags("log", logUsage, stderr)
 	direction := fs.String("direction", "", "only this direction")
 	user := fs.String("user", "", "only this source user (object id or UPN)")
-	action := fs.String("action", "", "only this action: invite, join, update, reenable, disable, delete, skip, pause, resync, approve, discard")
+	action := fs.String("action", "", "only this action: invite, join, update, reenable, disable, delete, skip, conflict, refused, park, sweep, pause, resync, approve, discard")
 	since := fs.String("since", "", "only entries after this (a duration back from now, or an RFC 3339 time)")
 	limit := fs.Int("limit", 200, "at most this many entries, oldest first (0: all)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -388,5 +399,61 @@ func approveCommand(ctx context.Context, args []string, getenv func(string) stri
 		return writeJSON(stdout, map[string]any{"direction": *direction, verb: n, "resumed": true})
 	}
 	fmt.Fprintf(stdout, "%s %d held deprovision(s) of %s; the direction resumed\n", verb, n, *direction)
+	return nil
+}
+
+// --- status ---
+
+const statusUsage = `Usage: galsync status [--json]
+
+Reports how each direction is doing, as the status function does: cursor age
+and last pull, paused state and held deprovisions, queue depths with what is
+dead-lettered or parked, the change-notification subscription, what needs an
+operator (attributes Graph refuses, conflicts with target members) and the
+actions of the last 24 hours. It reads; it changes nothing.
+
+Examples:
+  galsync status
+  galsync status --json | jq '.directions[] | {name, state, warnings}'
+
+Exit codes: 0 every direction ok, 1 a direction needs attention (or the
+report could not be read in full), 2 bad usage or configuration.
+
+Flags:
+`
+
+func statusCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := opFlags("status", statusUsage, stderr)
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if help, err := parseOp(fs, args); help || err != nil {
+		return err
+	}
+	a, err := buildApp(getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	rep := a.deps.Status.Report(ctx)
+	if *asJSON {
+		if err := writeJSON(stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		for _, d := range rep.Directions {
+			fmt.Fprintf(stdout, "%s (%s → %s): %s\n", d.Name, d.Source.Tenant, d.Target.Tenant, strings.ToUpper(d.State))
+			for _, w := range d.Warnings {
+				fmt.Fprintf(stdout, "  warning: %s\n", w)
+			}
+			for _, e := range d.Errors {
+				fmt.Fprintf(stdout, "  error: %s\n", e)
+			}
+			for _, q := range d.Queues {
+				fmt.Fprintf(stdout, "  %-8s active %s, dead-lettered %s, parked %s\n", q.Queue, q.Active, q.DeadLettered, q.Parked)
+			}
+		}
+	}
+	if !rep.Healthy {
+		return errors.New("status: a direction needs attention (see above)")
+	}
 	return nil
 }

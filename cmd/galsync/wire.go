@@ -96,7 +96,7 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 		Directions: catalog,
 		Puller: &pipeline.Puller{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
 			Budget: settings.PullBudget, Users: graphClient, Logger: logger},
-		Inviter: &pipeline.Inviter{Directions: catalog, Store: st, Graph: graphClient, Source: graphClient, Queue: b.queue, Now: now,
+		Inviter: &pipeline.Inviter{Directions: catalog, Store: st, Graph: graphClient, Source: graphClient, Now: now,
 			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Logger: logger},
 		Updater: &pipeline.Updater{Directions: catalog, Store: st, Graph: graphClient, Source: graphClient, Now: now,
 			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Logger: logger},

@@ -11,6 +11,9 @@ import (
 type Filter struct {
 	// Queues are the main queues whose dead letters are read, in order.
 	Queues []string
+	// Origin, if set, selects letters from that queue only: its dead
+	// letters, and the messages galsync parked from it.
+	Origin string
 	// Direction matches the galsync-direction property, or the body's
 	// direction when the property is missing.
 	Direction string
@@ -42,6 +45,9 @@ func (f Filter) Validate() error {
 
 // Match reports whether the filter selects a letter, at time now.
 func (f Filter) Match(l Letter, now time.Time) bool {
+	if f.Origin != "" && l.Origin != f.Origin {
+		return false
+	}
 	if f.Direction != "" && l.Direction != f.Direction {
 		return false
 	}

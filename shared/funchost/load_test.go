@@ -26,13 +26,15 @@ func TestLoadRepositoryFunctions(t *testing.T) {
 		}
 	}
 	resolved, err := ResolveSettings(fns, func(string) string { return "" }, map[string]string{
-		"GALSYNC_DELTA_SCHEDULE": "0 */5 * * * *", "GALSYNC_SUBSCRIPTION_SCHEDULE": "0 */30 * * * *"})
+		"GALSYNC_DELTA_SCHEDULE": "0 */5 * * * *", "GALSYNC_SUBSCRIPTION_SCHEDULE": "0 */30 * * * *",
+		"GALSYNC_SWEEP_SCHEDULE": "0 30 2 * * *", "GALSYNC_FULL_SYNC_SCHEDULE": "0 30 3 * * 0"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	want := map[string]string{"delta-timer": "0 */5 * * * *", "sweep-timer": "0 30 2 * * *", "full-sync-timer": "0 30 3 * * 0"}
 	for _, fn := range resolved {
-		if fn.Name == "delta-timer" && fn.Trigger.Schedule != "0 */5 * * * *" {
-			t.Errorf("delta-timer schedule = %q", fn.Trigger.Schedule)
+		if w, ok := want[fn.Name]; ok && fn.Trigger.Schedule != w {
+			t.Errorf("%s schedule = %q, want %q", fn.Name, fn.Trigger.Schedule, w)
 		}
 	}
 }

@@ -113,11 +113,18 @@ func (w WorkItem) Validate() error {
 	return errors.Join(errs...)
 }
 
-// DecodeWorkItem parses and validates a work item body; failures are permanent.
+// DecodeWorkItem parses and validates a work item body; failures are
+// permanent. An upsert that carries no source attributes (the
+// desired-state items of galsync before 2026-12, left in a queue or
+// dead-letter queue across an upgrade) is decoded as a reconcile: the
+// worker takes the newest source state it knows, or reads the source user.
 func DecodeWorkItem(body []byte) (WorkItem, error) {
 	var w WorkItem
 	if err := strictUnmarshal(body, &w); err != nil {
 		return w, Permanent(fmt.Errorf("work item: %w", err))
+	}
+	if w.Kind == WorkUpsert && len(w.Source) == 0 {
+		w.Kind = WorkReconcile
 	}
 	if err := w.Validate(); err != nil {
 		return w, Permanent(fmt.Errorf("work item: %w", err))

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
-	"github.com/galsync/galsync/shared/queue"
 	"github.com/galsync/galsync/shared/syncplan"
 )
 
@@ -29,7 +28,6 @@ type Inviter struct {
 	// Source reads the source user when no source state is known (a
 	// reconcile item of a link from before source states were kept).
 	Source UserReader
-	Queue  queue.Sender
 	Now    galsync.Clock
 	// ClaimTTL: a claim older than this is taken over (its worker died).
 	ClaimTTL time.Duration
@@ -175,9 +173,7 @@ func (w *Inviter) release(ctx context.Context, d *Direction, claimed, prev galsy
 // conflict records that the target holds the address as a member galsync
 // will not take over: once, as a state of the link, not as a failure.
 func (w *Inviter) conflict(ctx context.Context, item galsync.WorkItem, link, prev galsync.Link, member galsync.TargetUser) (Outcome, error) {
-	reason := "the target tenant has an internal (member) user with this address; galsync will not take it over. " +
-		"Convert that user to an external user (or set the direction's existingMembers to convert), or remove it; " +
-		"galsync looks again when the source user changes or at the next sweep"
+	reason := conflictReason
 	same := prev.State == galsync.LinkConflict && prev.Conflict == reason
 	link.State, link.Conflict, link.TargetUserID, link.UpdatedAt = galsync.LinkConflict, reason, "", w.Now()
 	link.ClearClaim()
@@ -194,6 +190,12 @@ func (w *Inviter) conflict(ctx context.Context, item galsync.WorkItem, link, pre
 	}
 	return Outcome{Action: galsync.ActionConflict, Reason: reason}, nil
 }
+
+// conflictReason says what a conflict with a target member is and what to
+// do about it.
+const conflictReason = "the target tenant has an internal (member) user with this address; galsync will not take it over. " +
+	"Convert that user to an external user (or set the direction's existingMembers to convert), or remove it; " +
+	"galsync looks again when the source user changes or at the next sweep"
 
 // joinOrInvite finds the user's guest by address or invites one. A member
 // holding the address comes back with action conflict.

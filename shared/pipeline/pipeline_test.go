@@ -55,7 +55,7 @@ func newRig(t *testing.T, topo galsync.Topology) *rig {
 	now := galsync.Clock(time.Now)
 	return &rig{t: t, g: g, db: db,
 		p:   &Puller{Directions: cat, Store: db, Graph: g, Queue: db, Now: now, Budget: time.Minute, Logger: logger},
-		inv: &Inviter{Directions: cat, Store: db, Graph: g, Queue: db, Now: now, ClaimTTL: time.Minute, Logger: logger},
+		inv: &Inviter{Directions: cat, Store: db, Graph: g, Now: now, ClaimTTL: time.Minute, Logger: logger},
 		upd: &Updater{Directions: cat, Store: db, Graph: g, Now: now, Logger: logger},
 		sw:  &Sweeper{Directions: cat, Store: db, Graph: g, Queue: db, Now: now, Logger: logger},
 	}

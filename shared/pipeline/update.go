@@ -117,6 +117,12 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 	if err != nil {
 		return Outcome{}, fmt.Errorf("update worker: read guest: %w", err)
 	}
+	if !isExternal(target) {
+		// The user the link names is an internal member (an invitation
+		// answered with a member holding the address, or a guest turned
+		// member in the target): galsync does not take members over.
+		return w.memberConflict(ctx, link, item, target)
+	}
 	plan := planReconcile(d, link, target, source)
 	written, refused := []string{}, map[string]galsync.Refusal{}
 	if len(plan.changes) > 0 {
@@ -280,6 +286,21 @@ func (w *Updater) record(ctx context.Context, d *Direction, link galsync.Link, i
 		return Outcome{}, fmt.Errorf("update worker: log: %w", err)
 	}
 	return Outcome{Action: action, Reason: reason, Attributes: written}, nil
+}
+
+// memberConflict records that the link names a member, once.
+func (w *Updater) memberConflict(ctx context.Context, link galsync.Link, item galsync.WorkItem, member galsync.TargetUser) (Outcome, error) {
+	reason := conflictReason
+	same := link.State == galsync.LinkConflict && link.Conflict == reason
+	link.State, link.Conflict, link.TargetUserID, link.UpdatedAt = galsync.LinkConflict, reason, "", w.Now()
+	link.ClearClaim()
+	if _, err := w.Store.PutLink(ctx, link); err != nil {
+		return Outcome{}, fmt.Errorf("update worker: record conflict: %w", err)
+	}
+	if same {
+		return Outcome{Action: galsync.ActionSkip, Reason: "conflict unchanged"}, nil
+	}
+	return w.done(ctx, item, member.ID, galsync.ActionConflict, galsync.OutcomeSkipped, reason, nil)
 }
 
 // missing handles a guest Graph does not know: not yet replicated if it

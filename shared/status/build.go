@@ -39,7 +39,7 @@ func build(in inputs, s Reporter) Report {
 		shared = append(shared, redact(in.subscriptionsErr.Error()))
 	}
 	for _, q := range in.queues {
-		depth := queueDepth(q, q.active.total, q.dead.total)
+		depth := queueDepth(q, q.active.total, q.dead.total, q.parked.total)
 		rep.Queues = append(rep.Queues, depth)
 		if depth.Error != "" {
 			shared = append(shared, depth.Error)
@@ -97,9 +97,10 @@ func buildDirection(d directionInputs, in inputs, s Reporter) DirectionReport {
 	}
 	dr.Queues = []QueueDepth{}
 	for _, q := range in.queues {
-		dr.Queues = append(dr.Queues, queueDepth(q, q.active.byDirection[d.Name], q.dead.byDirection[d.Name]))
+		dr.Queues = append(dr.Queues, queueDepth(q, q.active.byDirection[d.Name], q.dead.byDirection[d.Name], q.parked.byDirection[d.Name]))
 	}
 	dr.Actions, dr.Timeline = actions(d.log, d.logTruncated, in.window)
+	dr.Attention = attention(d)
 	dr.Warnings = warnings(d, dr, s)
 	return dr
 }
@@ -122,12 +123,52 @@ func cursorStatus(c galsync.Cursor, now time.Time) *CursorStatus {
 	return cs
 }
 
+// attention merges what the last sweep counted with the refusals and
+// conflicts the log shows since (each user counted once per attribute).
+func attention(d directionInputs) Attention {
+	a := Attention{Refused: map[string]RefusedAttribute{}}
+	since := time.Time{}
+	if at := d.state.Attention; at != nil {
+		a.CountedAt, a.Conflicts, since = at.At.UTC(), at.Conflicts, at.At
+		for attr, r := range at.Refused {
+			a.Refused[attr] = RefusedAttribute{Users: r.Users, Message: redact(r.Message)}
+		}
+	}
+	seen := map[string]bool{}
+	for _, e := range d.log {
+		if !e.Time.After(since) {
+			continue
+		}
+		switch e.Action {
+		case galsync.ActionConflict:
+			if key := "conflict|" + e.SourceUserID; !seen[key] {
+				seen[key] = true
+				a.Conflicts++
+			}
+		case galsync.ActionRefused:
+			for _, attr := range e.Attributes {
+				if key := attr + "|" + e.SourceUserID; !seen[key] {
+					seen[key] = true
+					r := a.Refused[attr]
+					r.Users++
+					if r.Message == "" {
+						r.Message = redact(e.Reason)
+					}
+					a.Refused[attr] = r
+				}
+			}
+		}
+	}
+	return a
+}
+
 // queueDepth is a queue's depth with total (or one direction's) counts.
-func queueDepth(q queueScan, active, dead int) QueueDepth {
+func queueDepth(q queueScan, active, dead, parked int) QueueDepth {
 	depth := QueueDepth{Queue: q.name,
 		Active:       Count{Count: active, AtLeast: q.active.capped},
-		DeadLettered: Count{Count: dead, AtLeast: q.dead.capped}}
-	if err := errorsText(q.active.err, q.dead.err); err != "" {
+		DeadLettered: Count{Count: dead, AtLeast: q.dead.capped},
+		Parked:       Count{Count: parked, AtLeast: q.parked.capped}}
+	if err := errorsText(q.active.err, q.dead.err, q.parked.err); err != "" {
 		depth.Error = redact(err)
 	}
 	return depth
@@ -217,6 +258,16 @@ func warnings(d directionInputs, dr DirectionReport, s Reporter) []string {
 		if q.DeadLettered.Count > 0 {
 			out = append(out, fmt.Sprintf("%s %s dead-lettered in %s", q.DeadLettered, plural(q.DeadLettered.Count, "message", "messages"), q.Queue))
 		}
+		if q.Parked.Count > 0 {
+			out = append(out, fmt.Sprintf("%s %s from %s parked for an operator (galsync dlq list)", q.Parked, plural(q.Parked.Count, "message", "messages"), q.Queue))
+		}
+	}
+	for _, attr := range slices.Sorted(maps.Keys(dr.Attention.Refused)) {
+		r := dr.Attention.Refused[attr]
+		out = append(out, fmt.Sprintf("Graph refuses %s for %d %s (the other attributes are written): %s", attr, r.Users, plural(r.Users, "user", "users"), r.Message))
+	}
+	if n := dr.Attention.Conflicts; n > 0 {
+		out = append(out, fmt.Sprintf("%d %s: a target member holds the address (galsync log --action conflict)", n, plural(n, "conflict", "conflicts")))
 	}
 	if n := dr.Actions.Failed; n > 0 {
 		out = append(out, fmt.Sprintf("%d failed %s in the last %s", n, plural(n, "action", "actions"), Span(s.Window)))

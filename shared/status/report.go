@@ -116,6 +116,7 @@ type DirectionReport struct {
 	Paused       *PauseStatus  `json:"paused"`
 	Subscription *Subscription `json:"subscription"`
 	Queues       []QueueDepth  `json:"queues"`
+	Attention    Attention     `json:"attention"`
 	Actions      ActionCounts  `json:"actions"`
 	Timeline     Timeline      `json:"timeline"`
 	Errors       []string      `json:"errors"`
@@ -168,12 +169,29 @@ func (s Subscription) ExpiresIn() time.Duration {
 }
 
 // QueueDepth is how many messages wait in a queue and its dead-letter
-// subqueue.
+// subqueue, and how many galsync parked from it.
 type QueueDepth struct {
 	Queue        string `json:"queue"`
 	Active       Count  `json:"active"`
 	DeadLettered Count  `json:"deadLettered"`
+	Parked       Count  `json:"parked"`
 	Error        string `json:"error,omitempty"`
+}
+
+// Attention is what needs an operator in a direction beyond the queues:
+// attributes Graph refuses to write (with one of its messages; never a
+// value) and conflicts with target members, as the last sweep counted
+// them from the links, raised by what the log shows since.
+type Attention struct {
+	CountedAt time.Time                   `json:"countedAt,omitzero"`
+	Refused   map[string]RefusedAttribute `json:"refused"`
+	Conflicts int                         `json:"conflicts"`
+}
+
+// RefusedAttribute is an attribute Graph refuses for some users.
+type RefusedAttribute struct {
+	Users   int    `json:"users"`
+	Message string `json:"message"`
 }
 
 // Count is a number that may be a lower bound: counting stopped at a cap.

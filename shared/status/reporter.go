@@ -71,7 +71,8 @@ type Reporter struct {
 	// Queue peeks at the queues; nil leaves the depths out (the report
 	// says so).
 	Queue queue.Peeker
-	// Queues are the queues counted (default pulls, invites, updates).
+	// Queues are the work queues counted (default pulls, invites,
+	// updates); what galsync parked from each is counted with it.
 	Queues []string
 	Now    galsync.Clock
 
@@ -120,7 +121,7 @@ func (r *Reporter) settings() Reporter {
 		s.Now = time.Now
 	}
 	if len(s.Queues) == 0 {
-		s.Queues = galsync.Queues()
+		s.Queues = galsync.WorkQueues()
 	}
 	s.Window = positive(s.Window, DefaultWindow)
 	s.Bucket = positive(s.Bucket, DefaultBucket)
@@ -169,30 +170,75 @@ func (r *Reporter) readDirection(ctx context.Context, d Direction, w Window, s R
 	return in
 }
 
-// scanQueues counts every queue and its dead letters, all at once.
+// scanQueues counts every queue, its dead letters and what galsync parked
+// from it, all at once.
 func (r *Reporter) scanQueues(ctx context.Context, s Reporter) []queueScan {
 	scans := make([]queueScan, len(s.Queues))
 	if r.Queue == nil {
+		err := errors.New("no queue to peek at: depths not reported")
 		for i, q := range s.Queues {
-			err := errors.New("no queue to peek at: depths not reported")
-			scans[i] = queueScan{name: q, active: tally{err: err}, dead: tally{err: err}}
+			scans[i] = queueScan{name: q, active: tally{err: err}, dead: tally{err: err}, parked: tally{err: err}}
 		}
 		return scans
 	}
 	var wg sync.WaitGroup
+	var parked map[string]tally
+	wg.Go(func() { parked = countParked(ctx, r.Queue, s.QueueCap) })
 	for i, q := range s.Queues {
 		scans[i].name = q
 		wg.Go(func() { scans[i].active = countQueue(ctx, r.Queue, q, s.QueueCap) })
 		wg.Go(func() { scans[i].dead = countQueue(ctx, r.Queue, queue.DeadLetterQueue(q), s.QueueCap) })
 	}
 	wg.Wait()
+	for i := range scans {
+		scans[i].parked = parked[scans[i].name]
+	}
 	return scans
+}
+
+// countParked counts the parked messages by the queue they came from.
+func countParked(ctx context.Context, p queue.Peeker, limit int) map[string]tally {
+	out := map[string]tally{}
+	var from int64
+	seen := 0
+	for seen < limit {
+		page, err := p.Peek(ctx, galsync.QueueParked, from, min(peekPage, limit-seen))
+		if err != nil {
+			err = fmt.Errorf("peek %s: %w", galsync.QueueParked, err)
+			for _, q := range galsync.WorkQueues() {
+				t := out[q]
+				t.err = err
+				out[q] = t
+			}
+			return out
+		}
+		if len(page) == 0 {
+			return out
+		}
+		for _, d := range page {
+			q := d.Properties[queue.PropParkedFrom]
+			t := out[q]
+			if t.byDirection == nil {
+				t.byDirection = map[string]int{}
+			}
+			t.total++
+			t.byDirection[d.Properties[queue.PropDirection]]++
+			out[q] = t
+		}
+		seen += len(page)
+		from = page[len(page)-1].SequenceNumber + 1
+	}
+	for q, t := range out {
+		t.capped = true
+		out[q] = t
+	}
+	return out
 }
 
 // queueScan is what peeking at one queue and its dead letters found.
 type queueScan struct {
-	name         string
-	active, dead tally
+	name                 string
+	active, dead, parked tally
 }
 
 // tally counts a queue's messages, in all and by direction.

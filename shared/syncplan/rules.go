@@ -45,7 +45,7 @@ var DefaultMapping = map[string]galsync.AttributeMapping{
 var Updatable = map[string]bool{
 	"displayName": true, "givenName": true, "surname": true, "mail": true, "jobTitle": true, "department": true,
 	"companyName": true, "officeLocation": true, "city": true, "country": true, "state": true, "streetAddress": true,
-	"postalCode": true, "mobilePhone": true, "businessPhones": true, "faxNumber": true, "employeeId": true,
+	"postalCode": true, "mobilePhone": true, "businessPhones": true, "employeeId": true,
 	"employeeType": true, "usageLocation": true, "preferredLanguage": true, "otherMails": true, "mailNickname": true,
 }
 
@@ -56,6 +56,7 @@ var Updatable = map[string]bool{
 var Mappable = func() map[string]bool {
 	m := maps.Clone(Updatable)
 	m["showInAddressList"] = true
+	m["faxNumber"] = true
 	return m
 }()
 
