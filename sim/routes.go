@@ -21,6 +21,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("PATCH "+g+"/users/{id}", s.graph("patch", s.handlePatchUser))
 	mux.Handle("DELETE "+g+"/users/{id}", s.graph("delete", s.handleDeleteUser))
 	mux.Handle("POST "+g+"/invitations", s.graph("invitations", s.handleInvitation))
+	mux.Handle("POST "+g+"/$batch", s.batch())
 	mux.Handle("POST "+g+"/subscriptions", s.graph("subscriptions", s.handleCreateSubscription))
 	mux.Handle("GET "+g+"/subscriptions", s.graph("subscriptions", s.handleListSubscriptions))
 	mux.Handle("GET "+g+"/subscriptions/{id}", s.graph("subscriptions", s.handleGetSubscription))

@@ -115,6 +115,11 @@ type Server struct {
 	requests *requestLog
 	settings settingsBox
 
+	// appBuckets are the throttling buckets of limits per app across all
+	// tenants; the tenant's mu is taken first.
+	appBucketsMu sync.Mutex
+	appBuckets   map[string]*bucket
+
 	// notif keeps the change-notification subscriptions and delivers
 	// their notifications; subIDs makes their ids, apart from ids so that
 	// subscribing does not change the users a seed makes.
@@ -131,15 +136,16 @@ type Server struct {
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		ids:      newIDSource(opts.Seed),
-		chance:   newChanceSource(opts.Seed),
-		tenants:  map[string]*tenant{},
-		tokens:   map[string]accessToken{},
-		requests: newRequestLog(opts.MaxRequests),
-		tokenMAC: randomBytes(32),
-		subIDs:   newIDSource(opts.Seed ^ 0x5ab5c41b710e5eed),
+		opts:       opts,
+		log:        opts.Logger,
+		ids:        newIDSource(opts.Seed),
+		chance:     newChanceSource(opts.Seed),
+		tenants:    map[string]*tenant{},
+		tokens:     map[string]accessToken{},
+		requests:   newRequestLog(opts.MaxRequests),
+		appBuckets: map[string]*bucket{},
+		tokenMAC:   randomBytes(32),
+		subIDs:     newIDSource(opts.Seed ^ 0x5ab5c41b710e5eed),
 	}
 	s.settings.set(DirectorySettings{ReplicationDelayMS: int(opts.ReplicationDelay / time.Millisecond),
 		MailUserAddressListReadOnly: opts.MailUserAddressListReadOnly})
