@@ -46,8 +46,8 @@ func notificationChangeType(c change) string {
 
 // insert adds a user whose id is set and free.
 func (t *tenant) insert(u User, now time.Time) (*userRecord, error) {
-	if t.byID[strings.ToLower(u.ID)] != nil {
-		return nil, fmt.Errorf("sim: user id %s: %w", u.ID, ErrConflict)
+	if t.byID[strings.ToLower(u.ID)] != nil || t.groupsByID[strings.ToLower(u.ID)] != nil {
+		return nil, fmt.Errorf("sim: object id %s: %w", u.ID, ErrConflict)
 	}
 	if err := t.checkUPN(u.UserPrincipalName, nil); err != nil {
 		return nil, err
@@ -90,12 +90,35 @@ func (t *tenant) replace(rec *userRecord, u User) (propMask, error) {
 // remove deletes a live user. reason is the delta @removed reason: Graph
 // reports "changed" for a soft delete (restorable from deletedItems for 30
 // days) and "deleted" for a permanent one (delta-query-overview).
+//
+// A deleted user's links go with it: its direct reports lose their manager
+// and it leaves every group ("The first user in the list has been removed
+// from the group - either by removing the membership or by deleting the
+// user object itself", delta-query-groups), so delta reports both.
 func (t *tenant) remove(rec *userRecord, reason string) {
 	rec.deleted, rec.reason = true, reason
 	delete(t.byID, strings.ToLower(rec.user.ID))
 	delete(t.byUPN, strings.ToLower(rec.user.UserPrincipalName))
 	t.live--
 	t.logChange(change{rec: rec, removed: true})
+	for _, r := range t.records {
+		if !r.deleted && strings.EqualFold(r.manager, rec.user.ID) {
+			t.setManager(r, "")
+		}
+	}
+	t.leaveGroups(rec.user.ID)
+}
+
+// setManager points a live user at its manager ("" for none) and logs the
+// change for manager@delta; it reports whether anything changed.
+func (t *tenant) setManager(rec *userRecord, managerID string) bool {
+	if strings.EqualFold(rec.manager, managerID) {
+		return false
+	}
+	prev := rec.manager
+	rec.manager = managerID
+	t.logChange(change{rec: rec, mask: managerBit, prevManager: prev})
+	return true
 }
 
 func (t *tenant) checkUPN(upn string, self *userRecord) error {

@@ -24,7 +24,9 @@ type Faults struct {
 	// Kinds limits ErrorRate, LatencyMS and DropRate to these request
 	// kinds: openid, token, delta, users (list), user (get), patch, delete,
 	// invitations, subscriptions, batch (the envelope; its requests count
-	// as their own kinds). Empty means every kind.
+	// as their own kinds), manager, groups (list, create), group (get,
+	// update, delete), members (list), member (add, remove), groupdelta.
+	// Empty means every kind.
 	Kinds []string `json:"kinds,omitempty"`
 	// RepeatDeltaUsers makes every users/delta page after the first start
 	// with the last user of the page before, which Graph says can happen
@@ -35,7 +37,8 @@ type Faults struct {
 // requestKinds are the kinds faults can target; the request log uses the
 // same names (plus "redeem", "other", and the simulator's own deliveries:
 // "validation", "notification" and "lifecycle").
-var requestKinds = []string{"openid", "token", "delta", "users", "user", "patch", "delete", "invitations", "subscriptions", "batch"}
+var requestKinds = []string{"openid", "token", "delta", "users", "user", "patch", "delete", "invitations", "subscriptions", "batch",
+	"manager", "groups", "group", "members", "member", "groupdelta"}
 
 func (f Faults) validate() error {
 	rate := func(v float64) bool { return v >= 0 && v <= 1 }

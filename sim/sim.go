@@ -1,7 +1,8 @@
 // Package sim is a tenant simulator: a stand-in for the Microsoft Entra
 // token endpoint and the parts of Microsoft Graph v1.0 galsync uses (users,
-// users/delta, invitations), for any number of tenants, behind one HTTPS
-// listener. It is written from Microsoft's documentation and imports nothing
+// users/delta with managers, invitations and conversions, groups and
+// groups/delta, subscriptions, JSON $batch), for any number of tenants,
+// behind one HTTPS listener. It is written from Microsoft's documentation and imports nothing
 // from the product, so the product is tested against an independent
 // implementation rather than its own assumptions.
 //

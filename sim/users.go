@@ -212,5 +212,5 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleUnknownGraph(w http.ResponseWriter, r *http.Request) {
 	s.writeGraphError(w, r, newGraphError(http.StatusBadRequest, "BadRequest",
-		"Resource not found for the segment '%s'; the simulator serves users, users/delta and invitations.", r.URL.Path))
+		"Resource not found for the segment '%s'; the simulator serves users, users/delta, manager, groups, groups/delta, invitations, subscriptions and $batch.", r.URL.Path))
 }
