@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -101,12 +102,21 @@ func (t *tenant) remove(rec *userRecord, reason string) {
 	delete(t.byUPN, strings.ToLower(rec.user.UserPrincipalName))
 	t.live--
 	t.logChange(change{rec: rec, removed: true})
-	for _, r := range t.records {
-		if !r.deleted && strings.EqualFold(r.manager, rec.user.ID) {
-			t.setManager(r, "")
-		}
+	for _, r := range t.reportsOf(rec.user.ID) {
+		t.setManager(r, "")
 	}
 	t.leaveGroups(rec.user.ID)
+}
+
+// reportsOf lists a user's direct reports in creation order.
+func (t *tenant) reportsOf(id string) []*userRecord {
+	set := t.reports[strings.ToLower(id)]
+	out := make([]*userRecord, 0, len(set))
+	for r := range set {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b *userRecord) int { return a.ord - b.ord })
+	return out
 }
 
 // setManager points a live user at its manager ("" for none) and logs the
@@ -117,6 +127,16 @@ func (t *tenant) setManager(rec *userRecord, managerID string) bool {
 	}
 	prev := rec.manager
 	rec.manager = managerID
+	if prev != "" {
+		delete(t.reports[strings.ToLower(prev)], rec)
+	}
+	if managerID != "" {
+		key := strings.ToLower(managerID)
+		if t.reports[key] == nil {
+			t.reports[key] = map[*userRecord]struct{}{}
+		}
+		t.reports[key][rec] = struct{}{}
+	}
 	t.logChange(change{rec: rec, mask: managerBit, prevManager: prev})
 	return true
 }
