@@ -63,6 +63,7 @@ func (t *tenant) insert(u User, now time.Time) (*userRecord, error) {
 	t.records = append(t.records, rec)
 	t.byID[strings.ToLower(u.ID)] = rec
 	t.byUPN[strings.ToLower(u.UserPrincipalName)] = rec
+	t.indexAddresses(rec)
 	t.live++
 	t.logChange(change{rec: rec, mask: allProps, created: true})
 	return rec, nil
@@ -83,7 +84,9 @@ func (t *tenant) replace(rec *userRecord, u User) (propMask, error) {
 	}
 	delete(t.byUPN, strings.ToLower(rec.user.UserPrincipalName))
 	t.byUPN[strings.ToLower(u.UserPrincipalName)] = rec
+	t.unindexAddresses(rec)
 	rec.user = u
+	t.indexAddresses(rec)
 	t.logChange(change{rec: rec, mask: mask})
 	return mask, nil
 }
@@ -100,6 +103,7 @@ func (t *tenant) remove(rec *userRecord, reason string) {
 	rec.deleted, rec.reason = true, reason
 	delete(t.byID, strings.ToLower(rec.user.ID))
 	delete(t.byUPN, strings.ToLower(rec.user.UserPrincipalName))
+	t.unindexAddresses(rec)
 	t.live--
 	t.logChange(change{rec: rec, removed: true})
 	for _, r := range t.reportsOf(rec.user.ID) {

@@ -211,16 +211,15 @@ func (t *tenant) findByAddress(addr string) *userRecord {
 		return rec
 	}
 	same := func(v string) bool { return strings.EqualFold(v, addr) || strings.EqualFold(v, "smtp:"+addr) }
-	for _, rec := range t.records {
-		if rec.deleted {
-			continue
-		}
+	var first *userRecord // the earliest created, as a scan would find
+	for rec := range t.byAddress[strings.ToLower(addr)] {
 		u := &rec.user
-		if same(u.Mail) || slices.ContainsFunc(u.OtherMails, same) || slices.ContainsFunc(u.ProxyAddresses, same) {
-			return rec
+		if !rec.deleted && (first == nil || rec.ord < first.ord) &&
+			(same(u.Mail) || slices.ContainsFunc(u.OtherMails, same) || slices.ContainsFunc(u.ProxyAddresses, same)) {
+			first = rec
 		}
 	}
-	return nil
+	return first
 }
 
 func (t *tenant) freeGuestUPN(local string) string {

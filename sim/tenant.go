@@ -43,6 +43,8 @@ type tenant struct {
 	groups     []*groupRecord
 	groupsByID map[string]*groupRecord
 	glog       []groupChange
+	// byAddress indexes live users by their addresses (addrindex.go).
+	byAddress map[string]map[*userRecord]struct{}
 	// reports are the direct reports of each manager, by lower-case id.
 	reports map[string]map[*userRecord]struct{}
 	// onChange tells the notifier of every user change, under mu.
@@ -109,8 +111,8 @@ func (s *Server) CreateTenant(id, domain string) (Tenant, error) {
 	t := &tenant{
 		id: idKey, domain: domKey,
 		byID: map[string]*userRecord{}, byUPN: map[string]*userRecord{}, groupsByID: map[string]*groupRecord{},
-		reports: map[string]map[*userRecord]struct{}{},
-		apps:    map[string]*app{}, buckets: map[string]*bucket{},
+		reports: map[string]map[*userRecord]struct{}{}, byAddress: map[string]map[*userRecord]struct{}{},
+		apps: map[string]*app{}, buckets: map[string]*bucket{},
 	}
 	t.onChange = func(userID, changeType string) { s.notif.userChanged(idKey, userID, changeType) }
 	s.tenants[idKey], s.tenants[domKey] = t, t
