@@ -41,8 +41,9 @@ type deltaPage struct {
 }
 
 type deltaItem struct {
-	rec  *userRecord
-	mask propMask
+	rec         *userRecord
+	mask        propMask
+	prevManager string // the manager a change took away, for manager@delta
 }
 
 func syncStateNotFound(base string, st deltaState) *graphError {
@@ -201,6 +202,9 @@ type pendingChange struct {
 	mask    propMask
 	created bool
 	last    uint64
+	// prevManager is the manager at the round's start, when it changed.
+	prevManager string
+	managerSeen bool
 }
 
 // foldCache keeps the last folded change list: every page of an
@@ -247,6 +251,9 @@ func foldChanges(t *tenant, st deltaState) []*pendingChange {
 		p.mask |= c.mask
 		p.created = p.created || c.created
 		p.last = c.seq
+		if c.mask&managerBit != 0 && !p.managerSeen {
+			p.prevManager, p.managerSeen = c.prevManager, true
+		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].last < out[j].last })
 	return out
@@ -268,7 +275,7 @@ func (s *Server) changesPage(t *tenant, st deltaState, minimal bool) deltaPage {
 		if minimal && !p.created {
 			mask = p.mask&st.Select | 1
 		}
-		page.items = append(page.items, deltaItem{rec: p.rec, mask: mask})
+		page.items = append(page.items, deltaItem{rec: p.rec, mask: mask, prevManager: p.prevManager})
 	}
 	if end < len(all) {
 		next := st
@@ -317,6 +324,10 @@ func (s *Server) encodeDeltaPage(base string, sel propMask, page deltaPage) []by
 			continue
 		}
 		b = appendUser(b, it.rec, selection{mask: it.mask})
+		if it.mask&managerBit != 0 {
+			b = appendManagerDelta(b[:len(b)-1], it.rec.manager, it.prevManager)
+			b = append(b, '}')
+		}
 	}
 	b = append(b, ']')
 	if page.next == nil {
@@ -324,4 +335,27 @@ func (s *Server) encodeDeltaPage(base string, sel propMask, page deltaPage) []by
 		b = appendString(b, base+"/users/delta()?$deltatoken="+url.QueryEscape(s.seal(page.link)))
 	}
 	return append(b, '}')
+}
+
+// appendManagerDelta writes the manager relationship as users/delta does
+// when $select names it: "manager@delta": [{"@odata.type":
+// "#microsoft.graph.user", "id": ...}] for the manager in force, or the one
+// taken away marked "@removed": {"reason": "deleted"}, the form groups/delta
+// documents for members@delta (delta-query-groups; the user-delta page shows
+// only the added form). Nothing when there is no manager and none was
+// removed.
+func appendManagerDelta(b []byte, current, prev string) []byte {
+	id, removed := current, false
+	if id == "" {
+		id, removed = prev, true
+	}
+	if id == "" {
+		return b
+	}
+	b = append(b, `,"manager@delta":[{"@odata.type":"#microsoft.graph.user","id":`...)
+	b = appendString(b, id)
+	if removed {
+		b = append(b, `,"@removed":{"reason":"deleted"}`...)
+	}
+	return append(b, "}]"...)
 }

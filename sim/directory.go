@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -46,8 +47,8 @@ func notificationChangeType(c change) string {
 
 // insert adds a user whose id is set and free.
 func (t *tenant) insert(u User, now time.Time) (*userRecord, error) {
-	if t.byID[strings.ToLower(u.ID)] != nil {
-		return nil, fmt.Errorf("sim: user id %s: %w", u.ID, ErrConflict)
+	if t.byID[strings.ToLower(u.ID)] != nil || t.groupsByID[strings.ToLower(u.ID)] != nil {
+		return nil, fmt.Errorf("sim: object id %s: %w", u.ID, ErrConflict)
 	}
 	if err := t.checkUPN(u.UserPrincipalName, nil); err != nil {
 		return nil, err
@@ -62,6 +63,7 @@ func (t *tenant) insert(u User, now time.Time) (*userRecord, error) {
 	t.records = append(t.records, rec)
 	t.byID[strings.ToLower(u.ID)] = rec
 	t.byUPN[strings.ToLower(u.UserPrincipalName)] = rec
+	t.indexAddresses(rec)
 	t.live++
 	t.logChange(change{rec: rec, mask: allProps, created: true})
 	return rec, nil
@@ -82,7 +84,9 @@ func (t *tenant) replace(rec *userRecord, u User) (propMask, error) {
 	}
 	delete(t.byUPN, strings.ToLower(rec.user.UserPrincipalName))
 	t.byUPN[strings.ToLower(u.UserPrincipalName)] = rec
+	t.unindexAddresses(rec)
 	rec.user = u
+	t.indexAddresses(rec)
 	t.logChange(change{rec: rec, mask: mask})
 	return mask, nil
 }
@@ -90,12 +94,55 @@ func (t *tenant) replace(rec *userRecord, u User) (propMask, error) {
 // remove deletes a live user. reason is the delta @removed reason: Graph
 // reports "changed" for a soft delete (restorable from deletedItems for 30
 // days) and "deleted" for a permanent one (delta-query-overview).
+//
+// A deleted user's links go with it: its direct reports lose their manager
+// and it leaves every group ("The first user in the list has been removed
+// from the group - either by removing the membership or by deleting the
+// user object itself", delta-query-groups), so delta reports both.
 func (t *tenant) remove(rec *userRecord, reason string) {
 	rec.deleted, rec.reason = true, reason
 	delete(t.byID, strings.ToLower(rec.user.ID))
 	delete(t.byUPN, strings.ToLower(rec.user.UserPrincipalName))
+	t.unindexAddresses(rec)
 	t.live--
 	t.logChange(change{rec: rec, removed: true})
+	for _, r := range t.reportsOf(rec.user.ID) {
+		t.setManager(r, "")
+	}
+	t.leaveGroups(rec.user.ID)
+}
+
+// reportsOf lists a user's direct reports in creation order.
+func (t *tenant) reportsOf(id string) []*userRecord {
+	set := t.reports[strings.ToLower(id)]
+	out := make([]*userRecord, 0, len(set))
+	for r := range set {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b *userRecord) int { return a.ord - b.ord })
+	return out
+}
+
+// setManager points a live user at its manager ("" for none) and logs the
+// change for manager@delta; it reports whether anything changed.
+func (t *tenant) setManager(rec *userRecord, managerID string) bool {
+	if strings.EqualFold(rec.manager, managerID) {
+		return false
+	}
+	prev := rec.manager
+	rec.manager = managerID
+	if prev != "" {
+		delete(t.reports[strings.ToLower(prev)], rec)
+	}
+	if managerID != "" {
+		key := strings.ToLower(managerID)
+		if t.reports[key] == nil {
+			t.reports[key] = map[*userRecord]struct{}{}
+		}
+		t.reports[key][rec] = struct{}{}
+	}
+	t.logChange(change{rec: rec, mask: managerBit, prevManager: prev})
+	return true
 }
 
 func (t *tenant) checkUPN(upn string, self *userRecord) error {

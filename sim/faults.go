@@ -23,7 +23,10 @@ type Faults struct {
 	DropRate float64 `json:"dropRate,omitempty"`
 	// Kinds limits ErrorRate, LatencyMS and DropRate to these request
 	// kinds: openid, token, delta, users (list), user (get), patch, delete,
-	// invitations, subscriptions. Empty means every kind.
+	// invitations, subscriptions, batch (the envelope; its requests count
+	// as their own kinds), manager, groups (list, create), group (get,
+	// update, delete), members (list), member (add, remove), groupdelta.
+	// Empty means every kind.
 	Kinds []string `json:"kinds,omitempty"`
 	// RepeatDeltaUsers makes every users/delta page after the first start
 	// with the last user of the page before, which Graph says can happen
@@ -34,7 +37,8 @@ type Faults struct {
 // requestKinds are the kinds faults can target; the request log uses the
 // same names (plus "redeem", "other", and the simulator's own deliveries:
 // "validation", "notification" and "lifecycle").
-var requestKinds = []string{"openid", "token", "delta", "users", "user", "patch", "delete", "invitations", "subscriptions"}
+var requestKinds = []string{"openid", "token", "delta", "users", "user", "patch", "delete", "invitations", "subscriptions", "batch",
+	"manager", "groups", "group", "members", "member", "groupdelta"}
 
 func (f Faults) validate() error {
 	rate := func(v float64) bool { return v >= 0 && v <= 1 }
@@ -91,7 +95,8 @@ func (s *Server) injectFault(w http.ResponseWriter, r *http.Request, n *requestN
 	if f.LatencyMS > 0 {
 		sleepCtx(r.Context(), time.Duration(f.LatencyMS)*time.Millisecond)
 	}
-	if s.chance.hit(f.DropRate) {
+	// A batch's own requests cannot lose the connection: only the batch.
+	if !inBatch(r) && s.chance.hit(f.DropRate) {
 		n.fault = "dropped"
 		dropConnection(w)
 		return true

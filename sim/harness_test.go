@@ -49,14 +49,14 @@ func (c *fakeClock) Advance(d time.Duration) {
 // harness is a simulator serving HTTPS on a loopback port, with tenants A
 // (a.onmicrosoft.com) and B (b.onmicrosoft.com), one app each.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	s      *Server
 	url    string
 	client *http.Client
 	clock  *fakeClock
 }
 
-func startSim(t *testing.T, opts Options) *harness {
+func startSim(t testing.TB, opts Options) *harness {
 	t.Helper()
 	clock := newFakeClock()
 	if opts.Now == nil {
@@ -167,7 +167,7 @@ func gzipJSON(t *testing.T, v any) io.Reader {
 	return &buf
 }
 
-func mustUnmarshal(t *testing.T, b []byte, v any) {
+func mustUnmarshal(t testing.TB, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("decode %s: %v", b, err)
@@ -175,7 +175,7 @@ func mustUnmarshal(t *testing.T, b []byte, v any) {
 }
 
 // graphErrorCode reads error.code from a Graph error body.
-func graphErrorCode(t *testing.T, b []byte) string {
+func graphErrorCode(t testing.TB, b []byte) string {
 	t.Helper()
 	var e struct {
 		Error struct {

@@ -157,12 +157,42 @@ func (s *Server) invite(t *tenant, req invitationRequest) (*userRecord, *graphEr
 	return rec, nil
 }
 
-// inviteInternal is "invite internal users to B2B collaboration": the user
-// keeps its object and becomes an external user pending acceptance.
+// inviteInternal is "Invite internal users to B2B collaboration"
+// (https://learn.microsoft.com/entra/external-id/invite-internal-users):
+// "Sending an invitation to an existing internal account lets you retain
+// that user's object ID, UPN, group memberships, and app assignments", and
+// "This feature doesn't change the UserType". The user becomes an external
+// user pending acceptance. Refused, as the page says:
+//   - a user with onPremisesUserPrincipalName: "we block internal-to-external
+//     conversions for user objects with this attribute";
+//   - a user without mail: "Before you invite the user, make sure the
+//     User.Mail property of the internal user object ... is set to the
+//     external email address" (the portal withholds the option; the API's
+//     answer is not documented, so the simulator refuses it too).
+//
+// A user already external (externalUserState set) is re-invited: the page
+// says the portal then offers to "Resend this B2B user's invitation or
+// reset their redemption status", so nothing changes unless
+// resetRedemption asks for it.
 func (t *tenant) inviteInternal(req invitationRequest, visibleAt time.Time) (*userRecord, *graphError) {
 	rec := t.byID[strings.ToLower(req.InvitedUser.ID)]
-	if rec == nil {
+	switch {
+	case rec == nil:
 		return nil, notFound(req.InvitedUser.ID)
+	case rec.user.ExternalUserState != "":
+		if req.ResetRedemption {
+			u := rec.user.clone()
+			u.ExternalUserState = "PendingAcceptance"
+			_, _ = t.replace(rec, u) // same userPrincipalName: cannot conflict
+		}
+		return rec, nil
+	case rec.user.OnPremisesUserPrincipalName != "":
+		return nil, newGraphError(http.StatusBadRequest, "BadRequest",
+			"The user cannot be converted to an external user: internal-to-external conversion is blocked for users "+
+				"with an onPremisesUserPrincipalName (Microsoft Entra Connect writes it by default).")
+	case rec.user.Mail == "":
+		return nil, newGraphError(http.StatusBadRequest, "BadRequest",
+			"The user cannot be converted to an external user: set its mail property to the external email address first.")
 	}
 	u := rec.user.clone()
 	u.ExternalUserState = "PendingAcceptance"
@@ -181,16 +211,15 @@ func (t *tenant) findByAddress(addr string) *userRecord {
 		return rec
 	}
 	same := func(v string) bool { return strings.EqualFold(v, addr) || strings.EqualFold(v, "smtp:"+addr) }
-	for _, rec := range t.records {
-		if rec.deleted {
-			continue
-		}
+	var first *userRecord // the earliest created, as a scan would find
+	for rec := range t.byAddress[strings.ToLower(addr)] {
 		u := &rec.user
-		if same(u.Mail) || slices.ContainsFunc(u.OtherMails, same) || slices.ContainsFunc(u.ProxyAddresses, same) {
-			return rec
+		if !rec.deleted && (first == nil || rec.ord < first.ord) &&
+			(same(u.Mail) || slices.ContainsFunc(u.OtherMails, same) || slices.ContainsFunc(u.ProxyAddresses, same)) {
+			first = rec
 		}
 	}
-	return nil
+	return first
 }
 
 func (t *tenant) freeGuestUPN(local string) string {

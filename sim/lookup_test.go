@@ -237,3 +237,47 @@ func TestInvitingAnAddressHeldElsewhere(t *testing.T) {
 		t.Errorf("%d users after inviting held addresses, want 4", len(users))
 	}
 }
+
+// TestIndexedLookupsFollowChanges: equality lookups go through the address
+// index; it must follow every change and page like a scan.
+func TestIndexedLookupsFollowChanges(t *testing.T) {
+	h := startSim(t, Options{})
+	ids := lookupTenant(t, h)
+	tok := h.tokenA()
+	count := func(filter string) int {
+		t.Helper()
+		return len(h.usersMatching(tok, filter))
+	}
+	if _, err := h.s.UpdateUser(tenantA, ids["guest"], map[string]any{"mail": "gus.new@partner.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if count("mail eq 'gus@partner.example'") != 0 || count("mail eq 'gus.new@partner.example'") != 1 ||
+		count("proxyAddresses/any(x:x eq 'smtp:gus.new@partner.example')") != 1 {
+		t.Error("the index did not follow a mail change")
+	}
+	if err := h.s.DeleteUser(tenantA, ids["member"], false); err != nil {
+		t.Fatal(err)
+	}
+	if count("mail eq 'meg@partner.example' or otherMails/any(x:x eq 'meg.alias@partner.example')") != 0 {
+		t.Error("a deleted user is still found")
+	}
+	if count("userType eq 'Guest' and mail eq 'gus.new@partner.example'") != 1 || count("mail eq 'GUS.NEW@PARTNER.EXAMPLE' or displayName eq 'Olive'") != 2 {
+		t.Error("and/or around an indexed lookup")
+	}
+	// Three matches, one per page.
+	u := h.graph(tenantA) + "/users?$top=1&$select=id&$filter=" +
+		url.QueryEscape("id in ('"+ids["guest"]+"','"+ids["otherMails"]+"','"+ids["proxy"]+"')")
+	var got []string
+	for u != "" {
+		_, body := h.send(http.MethodGet, u, tok, nil, nil)
+		var p usersPage
+		mustUnmarshal(t, body, &p)
+		for _, v := range p.Value {
+			got = append(got, v["id"].(string))
+		}
+		u = p.NextLink
+	}
+	if strings.Join(got, ",") != ids["guest"]+","+ids["otherMails"]+","+ids["proxy"] {
+		t.Errorf("paged indexed lookup: %v", got)
+	}
+}

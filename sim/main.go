@@ -130,6 +130,11 @@ Control API (JSON, no auth), e.g. with curl --cacert %[2]s/cert.pem:
   POST   %[1]s/control/tenants/{tenant}/users                 {"displayName":"..","mail":"..",...}
   PATCH  %[1]s/control/tenants/{tenant}/users/{id}            {"jobTitle":".."}
   DELETE %[1]s/control/tenants/{tenant}/users/{id}[?soft=true]
+  GET|PUT|DELETE %[1]s/control/tenants/{tenant}/users/{id}/manager  {"managerId":".."}
+  GET|POST %[1]s/control/tenants/{tenant}/groups             {"displayName":"..","members":["<id>",..]}
+  GET|PATCH|DELETE %[1]s/control/tenants/{tenant}/groups/{id}[?soft=true]
+  POST   %[1]s/control/tenants/{tenant}/groups/{id}/members   {"id":"<user or group id>"}
+  DELETE %[1]s/control/tenants/{tenant}/groups/{id}/members/{member}
   POST   %[1]s/control/tenants/{tenant}/seed                  {"count":1000,"guests":50,"disabled":20,"noMail":10,"seed":1}
   POST   %[1]s/control/tenants/{tenant}/apps                  {"clientId":"..","secret":".."}
   POST   %[1]s/control/tenants/{tenant}/invalidate-delta-tokens

@@ -106,11 +106,13 @@ func (s *Server) graph(kind string, h http.HandlerFunc) http.Handler {
 			s.writeGraphError(w, r, e)
 			return
 		}
-		if e := s.throttle(r, n); e != nil {
+		ch, e := s.throttle(r, n)
+		if e != nil {
 			n.fault = "throttled"
 			s.writeGraphError(w, r, e)
 			return
 		}
+		setChargeHeaders(w.Header(), ch)
 		if e := readBody(r, n); e != nil {
 			s.writeGraphError(w, r, e)
 			return

@@ -166,6 +166,10 @@ type propMask uint64
 
 var allProps = propMask(1)<<len(userProps) - 1
 
+// managerBit tracks the manager relationship in change masks: users/delta
+// reports it as manager@delta when $select names it (user-delta).
+var managerBit = propMask(1) << len(userProps)
+
 var defaultProps = func() propMask {
 	var m propMask
 	for i, p := range userProps {
@@ -196,6 +200,10 @@ func parseSelect(v string, allowExtras bool) (selection, *graphError) {
 			sel.mask |= 1 << i
 			continue
 		}
+		if strings.EqualFold(name, "manager") && !allowExtras { // a relationship: users/delta only
+			sel.mask |= managerBit
+			continue
+		}
 		if up, ok := lookupUnmodelled(name); ok && allowExtras {
 			if !slices.Contains(sel.extras, up.name) {
 				sel.extras = append(sel.extras, up.name)
@@ -215,6 +223,9 @@ func selectNames(m propMask) []string {
 		if m&(1<<i) != 0 {
 			out = append(out, p.name)
 		}
+	}
+	if m&managerBit != 0 {
+		out = append(out, "manager")
 	}
 	return out
 }

@@ -1,7 +1,8 @@
 // Package sim is a tenant simulator: a stand-in for the Microsoft Entra
 // token endpoint and the parts of Microsoft Graph v1.0 galsync uses (users,
-// users/delta, invitations), for any number of tenants, behind one HTTPS
-// listener. It is written from Microsoft's documentation and imports nothing
+// users/delta with managers, invitations and conversions, groups and
+// groups/delta, subscriptions, JSON $batch), for any number of tenants,
+// behind one HTTPS listener. It is written from Microsoft's documentation and imports nothing
 // from the product, so the product is tested against an independent
 // implementation rather than its own assumptions.
 //
@@ -115,6 +116,11 @@ type Server struct {
 	requests *requestLog
 	settings settingsBox
 
+	// appBuckets are the throttling buckets of limits per app across all
+	// tenants; the tenant's mu is taken first.
+	appBucketsMu sync.Mutex
+	appBuckets   map[string]*bucket
+
 	// notif keeps the change-notification subscriptions and delivers
 	// their notifications; subIDs makes their ids, apart from ids so that
 	// subscribing does not change the users a seed makes.
@@ -131,15 +137,16 @@ type Server struct {
 func New(opts Options) *Server {
 	opts = opts.withDefaults()
 	s := &Server{
-		opts:     opts,
-		log:      opts.Logger,
-		ids:      newIDSource(opts.Seed),
-		chance:   newChanceSource(opts.Seed),
-		tenants:  map[string]*tenant{},
-		tokens:   map[string]accessToken{},
-		requests: newRequestLog(opts.MaxRequests),
-		tokenMAC: randomBytes(32),
-		subIDs:   newIDSource(opts.Seed ^ 0x5ab5c41b710e5eed),
+		opts:       opts,
+		log:        opts.Logger,
+		ids:        newIDSource(opts.Seed),
+		chance:     newChanceSource(opts.Seed),
+		tenants:    map[string]*tenant{},
+		tokens:     map[string]accessToken{},
+		requests:   newRequestLog(opts.MaxRequests),
+		appBuckets: map[string]*bucket{},
+		tokenMAC:   randomBytes(32),
+		subIDs:     newIDSource(opts.Seed ^ 0x5ab5c41b710e5eed),
 	}
 	s.settings.set(DirectorySettings{ReplicationDelayMS: int(opts.ReplicationDelay / time.Millisecond),
 		MailUserAddressListReadOnly: opts.MailUserAddressListReadOnly})

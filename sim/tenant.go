@@ -38,6 +38,15 @@ type tenant struct {
 	faults  Faults
 	buckets map[string]*bucket
 	fold    foldCache // has its own lock: filled while mu is only read-locked
+	// groups in creation order, live ones by lower-case id, and their
+	// change log (sequenced with the users' one).
+	groups     []*groupRecord
+	groupsByID map[string]*groupRecord
+	glog       []groupChange
+	// byAddress indexes live users by their addresses (addrindex.go).
+	byAddress map[string]map[*userRecord]struct{}
+	// reports are the direct reports of each manager, by lower-case id.
+	reports map[string]map[*userRecord]struct{}
 	// onChange tells the notifier of every user change, under mu.
 	onChange func(userID, changeType string)
 }
@@ -56,6 +65,8 @@ type userRecord struct {
 	// visibleAt is when replication makes a just-written user visible to
 	// Graph reads and writes; zero means it always was.
 	visibleAt time.Time
+	// manager is the id of the user's manager ("" for none).
+	manager string
 }
 
 // visible reports whether Graph requests see the record at now.
@@ -71,6 +82,8 @@ type change struct {
 	mask    propMask // modelled properties that changed
 	created bool
 	removed bool
+	// prevManager is the manager before a change of it (mask has managerBit).
+	prevManager string
 }
 
 // ErrNotFound is returned for an unknown tenant, app or user.
@@ -97,7 +110,8 @@ func (s *Server) CreateTenant(id, domain string) (Tenant, error) {
 	}
 	t := &tenant{
 		id: idKey, domain: domKey,
-		byID: map[string]*userRecord{}, byUPN: map[string]*userRecord{},
+		byID: map[string]*userRecord{}, byUPN: map[string]*userRecord{}, groupsByID: map[string]*groupRecord{},
+		reports: map[string]map[*userRecord]struct{}{}, byAddress: map[string]map[*userRecord]struct{}{},
 		apps: map[string]*app{}, buckets: map[string]*bucket{},
 	}
 	t.onChange = func(userID, changeType string) { s.notif.userChanged(idKey, userID, changeType) }

@@ -3,6 +3,7 @@ package sim
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -91,5 +92,70 @@ func TestResourceUnitCost(t *testing.T) {
 		if got := resourceUnitLimit(users); got != want {
 			t.Errorf("tenant of %d users: limit %v, want %v", users, got, want)
 		}
+	}
+}
+
+// TestThrottleHeaders: "x-ms-resource-unit - Indicates the resource unit
+// used for this request"; "x-ms-throttle-limit-percentage - Returned only
+// when the application consumed more than 0.8 of its limit"
+// (https://learn.microsoft.com/graph/throttling-limits, identity and access).
+func TestThrottleHeaders(t *testing.T) {
+	h := startSim(t, Options{ThrottleScale: 0.001}) // 3 users: 4 resource units per 10 ms
+	goldenTenant(t, h)
+	tok := h.tokenA()
+	get := func(query string) *http.Response {
+		resp, _ := h.send(http.MethodGet, h.graph(tenantA)+"/users?"+query, tok, nil, nil)
+		return resp
+	}
+	if resp := get("$top=50"); resp.Header.Get("x-ms-resource-unit") != "2" || resp.Header.Get("x-ms-throttle-limit-percentage") != "" {
+		t.Errorf("GET /users: %v, want 2 units and no percentage at 50%%", resp.Header)
+	}
+	if resp := get("$select=id"); resp.Header.Get("x-ms-resource-unit") != "1" || resp.Header.Get("x-ms-throttle-limit-percentage") != "" {
+		t.Errorf("GET /users?$select: %v, want 1 unit and no percentage at 75%%", resp.Header)
+	}
+	if resp := get("$select=id"); resp.Header.Get("x-ms-throttle-limit-percentage") != "1.00" {
+		t.Errorf("bucket spent: percentage %q, want 1.00", resp.Header.Get("x-ms-throttle-limit-percentage"))
+	}
+	resp := get("$select=id")
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" ||
+		resp.Header.Get("x-ms-throttle-scope") != "Tenant_Application/ReadWrite/"+appA+"/"+tenantA ||
+		resp.Header.Get("x-ms-throttle-information") != "ResourceUnitLimitExceeded" {
+		t.Errorf("over the limit: %d %v", resp.StatusCode, resp.Header)
+	}
+	// A refill of 2.5 ms per unit rounds up to the whole second HTTP's
+	// Retry-After can say; the bucket itself is ready sooner.
+	h.clock.Advance(3 * time.Millisecond)
+	if resp := get("$select=id"); resp.StatusCode != http.StatusOK {
+		t.Errorf("after the refill: %d", resp.StatusCode)
+	}
+}
+
+// TestAppLimitAcrossTenants: "application: 150,000 ResourceUnits per 20
+// seconds" counts an app's requests to every tenant.
+func TestAppLimitAcrossTenants(t *testing.T) {
+	h := startSim(t, Options{ThrottleScale: 0.0001}) // the app: 15 units per 2 ms
+	const tenantC = "33333333-3333-4333-8333-333333333333"
+	if _, err := h.s.CreateTenant(tenantC, "c.onmicrosoft.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.AddApp(tenantC, appA, "s3"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{tenantA, tenantC} { // the tenants' own limits at Microsoft's numbers
+		if err := h.s.SetFaults(id, Faults{ThrottleScale: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	toks := map[string]string{tenantA: h.tokenA(), tenantC: h.token(tenantC, appA, "s3")}
+	var last *http.Response
+	for i := range 16 {
+		id := []string{tenantA, tenantC}[i%2]
+		last, _ = h.send(http.MethodGet, h.graph(id)+"/users?$select=id", toks[id], nil, nil)
+		if i < 15 && last.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: %d", i, last.StatusCode)
+		}
+	}
+	if last.StatusCode != http.StatusTooManyRequests || !strings.HasPrefix(last.Header.Get("x-ms-throttle-scope"), "Application/ReadWrite/"+appA) {
+		t.Errorf("16th request: %d %v, want 429 in the Application scope", last.StatusCode, last.Header)
 	}
 }

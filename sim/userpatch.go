@@ -121,7 +121,7 @@ func (t *tenant) checkGraphUpdate(rec *userRecord, u *User) *graphError {
 
 // holderOf is the live user whose mail or proxyAddresses hold addr.
 func (t *tenant) holderOf(addr string) *userRecord {
-	for _, r := range t.records {
+	for r := range t.byAddress[strings.ToLower(addr)] {
 		if r.deleted {
 			continue
 		}

@@ -7,7 +7,7 @@ import (
 )
 
 // graphError reads error.code and error.message from a Graph error body.
-func graphErrorOf(t *testing.T, b []byte) (code, message string) {
+func graphErrorOf(t testing.TB, b []byte) (code, message string) {
 	t.Helper()
 	var e struct {
 		Error struct {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -48,14 +49,17 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	listed := func(rec *userRecord) bool { return rec.visible(now) && (f == nil || f.match(&rec.user)) }
 	t.mu.RLock()
+	recs := t.candidates(f)
 	if count {
 		b = append(b, `,"@odata.count":`...)
-		b = strconv.AppendInt(b, int64(countMatching(t, listed)), 10)
+		b = strconv.AppendInt(b, int64(countMatching(recs, listed)), 10)
 	}
 	var items []byte
-	i := st.Cursor
-	for ; i < len(t.records) && n.items < st.Top; i++ {
-		rec := t.records[i]
+	// The cursor is a creation order (a record's ord), so it holds whether
+	// the index narrowed the records or not.
+	i, _ := slices.BinarySearchFunc(recs, st.Cursor, func(r *userRecord, ord int) int { return r.ord - ord })
+	for ; i < len(recs) && n.items < st.Top; i++ {
+		rec := recs[i]
 		if !listed(rec) {
 			continue
 		}
@@ -65,13 +69,15 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 		items = appendUser(items, rec, sel)
 		n.items++
 	}
-	for i < len(t.records) && !listed(t.records[i]) {
+	for i < len(recs) && !listed(recs[i]) {
 		i++
 	}
-	more := i < len(t.records) // read under the lock: invitations append records
+	more := i < len(recs) // read under the lock: invitations append records
+	if more {
+		st.Cursor = recs[i].ord
+	}
 	t.mu.RUnlock()
 	if more {
-		st.Cursor = i
 		b = append(b, `,"@odata.nextLink":`...)
 		b = appendString(b, base+"/users?$skiptoken="+url.QueryEscape(s.seal(st)))
 	}
@@ -90,9 +96,9 @@ func advancedQuery(r *http.Request, st listState) bool {
 		(st.Count || r.URL.Query().Get("$count") == "true")
 }
 
-func countMatching(t *tenant, listed func(*userRecord) bool) int {
+func countMatching(recs []*userRecord, listed func(*userRecord) bool) int {
 	n := 0
-	for _, rec := range t.records {
+	for _, rec := range recs {
 		if listed(rec) {
 			n++
 		}
@@ -212,5 +218,5 @@ func (s *Server) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleUnknownGraph(w http.ResponseWriter, r *http.Request) {
 	s.writeGraphError(w, r, newGraphError(http.StatusBadRequest, "BadRequest",
-		"Resource not found for the segment '%s'; the simulator serves users, users/delta and invitations.", r.URL.Path))
+		"Resource not found for the segment '%s'; the simulator serves users, users/delta, manager, groups, groups/delta, invitations, subscriptions and $batch.", r.URL.Path))
 }
