@@ -341,3 +341,15 @@ func statusReport(t *testing.T) status.Report {
 	}
 	return rep
 }
+
+// count404 counts the target's requests answered 404 (a guest not yet
+// replicated, read or written too early).
+func count404(h *harness) int {
+	n := 0
+	for _, r := range h.sim.FindRequests(sim.RequestFilter{Tenant: dstTenantID}) {
+		if r.Status == 404 {
+			n++
+		}
+	}
+	return n
+}

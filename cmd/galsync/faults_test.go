@@ -178,8 +178,8 @@ func TestThrottledTenantConverges(t *testing.T) {
 			throttled++
 		}
 	}
-	if throttled == 0 {
-		t.Fatal("no request was throttled: the scenario did not exercise throttling")
+	if throttled < 1000 {
+		t.Fatalf("%d requests throttled: the scenario needs thousands of 429s", throttled)
 	}
 	if n := len(h.guests()); n != 300 {
 		t.Fatalf("%d guests, want 300\n%s", n, out)
