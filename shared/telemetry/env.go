@@ -22,18 +22,18 @@ import (
 // The SDK itself still reads the rest from the process environment
 // (OTEL_EXPORTER_OTLP_CERTIFICATE, OTEL_BSP_*...).
 const (
-	envSDKDisabled    = "OTEL_SDK_DISABLED"
-	envServiceName    = "OTEL_SERVICE_NAME"
-	envResourceAttrs  = "OTEL_RESOURCE_ATTRIBUTES"
-	envTracesExporter = "OTEL_TRACES_EXPORTER"
-	envMetricsExport  = "OTEL_METRICS_EXPORTER"
-	envSampler        = "OTEL_TRACES_SAMPLER"
-	envSamplerArg     = "OTEL_TRACES_SAMPLER_ARG"
-	envMetricInterval = "OTEL_METRIC_EXPORT_INTERVAL"
-	envMetricTimeout  = "OTEL_METRIC_EXPORT_TIMEOUT"
-	envOTLP           = "OTEL_EXPORTER_OTLP_"
-	envTemporality    = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
-	envHistogram      = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"
+	envSDKDisabled     = "OTEL_SDK_DISABLED"
+	envServiceName     = "OTEL_SERVICE_NAME"
+	envResourceAttrs   = "OTEL_RESOURCE_ATTRIBUTES"
+	envTracesExporter  = "OTEL_TRACES_EXPORTER"
+	envMetricsExporter = "OTEL_METRICS_EXPORTER"
+	envSampler         = "OTEL_TRACES_SAMPLER"
+	envSamplerArg      = "OTEL_TRACES_SAMPLER_ARG"
+	envMetricInterval  = "OTEL_METRIC_EXPORT_INTERVAL"
+	envMetricTimeout   = "OTEL_METRIC_EXPORT_TIMEOUT"
+	envOTLP            = "OTEL_EXPORTER_OTLP_"
+	envTemporality     = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"
+	envHistogram       = "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION"
 )
 
 // signal is one kind of telemetry galsync exports.
@@ -45,7 +45,7 @@ type signal struct {
 
 var (
 	tracesSignal  = signal{"TRACES", "/v1/traces", envTracesExporter}
-	metricsSignal = signal{"METRICS", "/v1/metrics", envMetricsExport}
+	metricsSignal = signal{"METRICS", "/v1/metrics", envMetricsExporter}
 )
 
 // export is where and how one signal is exported.
