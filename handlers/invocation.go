@@ -1,12 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/logctx"
 	"github.com/galsync/galsync/shared/queue"
 )
 
@@ -18,36 +20,43 @@ import (
 // one retried past the budget) with its reason for an operator, and the
 // answer is 2xx so the host completes the message. Only when even that
 // fails does the answer say 500, and the broker keeps the message.
-// Errors are logged once, here, with the invocation id.
+// Errors are logged once, here. run gets r with a context logger (logctx)
+// naming the function, the invocation and the message's direction.
 func queueHandler(d Deps, function, queueName string, run func(r *http.Request, msg funcproto.ServiceBusMessage, invocationID string) (string, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := invocationContext(r, d.Logger, function)
 		inv, err := funcproto.Decode(r, maxInvocationBytes)
 		if err != nil {
-			fail(w, d.Logger, function, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
+			failed(ctx, w, galsync.Permanent(err))
 			return
 		}
 		msg, err := inv.ServiceBus("msg")
 		if err != nil {
-			fail(w, d.Logger, function, inv.InvocationID, galsync.Permanent(err))
+			failed(ctx, w, galsync.Permanent(err))
 			return
 		}
-		summary, err := run(r, msg, inv.InvocationID)
+		// Every galsync message names its direction in its properties
+		// (pipeline's messages), so the lines logged before the body is
+		// decoded, the failure included, carry it too.
+		if dir, _ := msg.ApplicationProperties[queue.PropDirection].(string); dir != "" {
+			ctx = logctx.With(ctx, logctx.From(ctx).With("direction", dir))
+		}
+		summary, err := run(r.WithContext(ctx), msg, inv.InvocationID)
 		if err == nil {
 			funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Logs: []string{summary}})
 			return
 		}
 		cause := fmt.Errorf("message %s (delivery %d): %w", msg.MessageID, msg.DeliveryCount, err)
-		s, serr := d.Retrier.Fail(r.Context(), queueName, queueMessage(msg), cause, inv.InvocationID)
+		s, serr := d.Retrier.Fail(ctx, queueName, queueMessage(msg), cause, inv.InvocationID)
 		if serr != nil {
-			fail(w, d.Logger, function, inv.InvocationID, fmt.Errorf("%w; and it could not be set aside: %v", cause, serr))
+			failed(ctx, w, fmt.Errorf("%w; and it could not be set aside: %v", cause, serr))
 			return
 		}
-		level := slog.LevelInfo
+		level, what := slog.LevelInfo, "invocation failed; rescheduled"
 		if s.Parked {
-			level = slog.LevelError
+			level, what = slog.LevelError, "invocation failed; parked for an operator"
 		}
-		d.Logger.Log(r.Context(), level, "invocation failed; "+map[bool]string{true: "parked", false: "rescheduled"}[s.Parked],
-			"function", function, "invocation", inv.InvocationID, "attempt", s.Attempt, "delay", s.Delay, "err", cause)
+		logctx.From(ctx).Log(ctx, level, what, "attempt", s.Attempt, "delay", s.Delay, "err", cause)
 		funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Logs: []string{s.String()}})
 	})
 }
@@ -66,11 +75,26 @@ func queueMessage(m funcproto.ServiceBusMessage) queue.Message {
 		CorrelationID: m.CorrelationID, SessionID: m.SessionID, Properties: props}
 }
 
-func fail(w http.ResponseWriter, logger *slog.Logger, function, invocationID string, err error) {
+// invocationContext returns r's context with a logger naming the function
+// and the invocation. The id is the X-Azure-Functions-InvocationId header
+// the host sets on every invocation, read before the body is decoded, so a
+// malformed invocation is logged with its id too.
+func invocationContext(r *http.Request, logger *slog.Logger, function string) context.Context {
+	return logctx.With(r.Context(), logger.With("function", function, "invocation", r.Header.Get(funcproto.HeaderInvocationID)))
+}
+
+// failed answers a failed invocation and logs it once with ctx's logger.
+func failed(ctx context.Context, w http.ResponseWriter, err error) {
 	kind := "transient"
 	if galsync.IsPermanent(err) {
 		kind = "permanent"
 	}
-	logger.Error("invocation failed", "function", function, "invocation", invocationID, "kind", kind, "err", err)
+	logctx.From(ctx).ErrorContext(ctx, "invocation failed", "kind", kind, "err", err)
 	funcproto.WriteResponse(w, http.StatusInternalServerError, funcproto.Response{Logs: []string{kind + ": " + err.Error()}})
+}
+
+// fail is failed for the handlers that name the function and invocation
+// themselves.
+func fail(w http.ResponseWriter, logger *slog.Logger, function, invocationID string, err error) {
+	failed(logctx.With(context.Background(), logger.With("function", function, "invocation", invocationID)), w, err)
 }

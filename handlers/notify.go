@@ -68,7 +68,7 @@ func notificationEndpoint(d Deps, function string) http.Handler {
 			return
 		}
 		if err != nil {
-			fail(w, d.Logger, function, "", galsync.Permanent(err))
+			fail(w, d.Logger, function, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
 			return
 		}
 		req, err := inv.HTTP("req")

@@ -119,7 +119,7 @@ func httpInvocation(w http.ResponseWriter, r *http.Request, d Deps, function str
 		return funcproto.HTTPRequest{}, "", false
 	}
 	if err != nil {
-		fail(w, d.Logger, function, "", galsync.Permanent(err))
+		fail(w, d.Logger, function, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
 		return funcproto.HTTPRequest{}, "", false
 	}
 	req, err := inv.HTTP("req")

@@ -34,7 +34,7 @@ func subscriptionTimer(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inv, err := funcproto.Decode(r, maxInvocationBytes)
 		if err != nil {
-			fail(w, d.Logger, FuncSubscriptionTimer, "", galsync.Permanent(err))
+			fail(w, d.Logger, FuncSubscriptionTimer, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
 			return
 		}
 		if _, err := inv.Timer("timer"); err != nil {

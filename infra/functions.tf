@@ -102,6 +102,15 @@ locals {
     # Entra-authenticated telemetry (local authentication is off).
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING" = "ClientId=${azurerm_user_assigned_identity.app.client_id};Authorization=AAD"
 
+    # galsync's own traces and metrics to an OpenTelemetry Collector that
+    # forwards to Azure Monitor (docs/telemetry.md); empty: off. Per-signal
+    # endpoints, so the host (which exports whenever OTEL_EXPORTER_OTLP_ENDPOINT
+    # is set) keeps to Application Insights alone.
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"                       = var.otlp_endpoint == "" ? "" : "${trimsuffix(var.otlp_endpoint, "/")}/v1/traces"
+    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"                      = var.otlp_endpoint == "" ? "" : "${trimsuffix(var.otlp_endpoint, "/")}/v1/metrics"
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"        = "delta"
+    "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION" = "base2_exponential_bucket_histogram"
+
     # galsync itself (shared/config).
     "GALSYNC_TOPOLOGY"              = local.topology_json
     "GALSYNC_HOME_CLOUD"            = var.home_cloud

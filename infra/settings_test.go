@@ -14,8 +14,9 @@ import (
 
 // platformPrefixes are app settings for the Functions platform rather than
 // for galsync's code: the host's storage, runtime and package, and
-// telemetry. docs/deploy.md lists them too.
-var platformPrefixes = []string{"FUNCTIONS_", "AzureWebJobsStorage", "APPLICATIONINSIGHTS_", "WEBSITE_"}
+// telemetry (OTEL_: OpenTelemetry's standard settings, read by the host and
+// by shared/telemetry). docs/deploy.md lists them too.
+var platformPrefixes = []string{"FUNCTIONS_", "AzureWebJobsStorage", "APPLICATIONINSIGHTS_", "WEBSITE_", "OTEL_"}
 
 func isPlatform(name string) bool {
 	for _, p := range platformPrefixes {

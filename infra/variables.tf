@@ -233,3 +233,13 @@ variable "log_retention_days" {
   type        = number
   default     = 30
 }
+
+variable "otlp_endpoint" {
+  description = "Base URL of an OpenTelemetry Collector (OTLP/HTTP) for galsync's own traces and metrics, e.g. https://otel.example.net:4318; empty: not exported (docs/telemetry.md)."
+  type        = string
+  default     = ""
+  validation {
+    condition     = var.otlp_endpoint == "" || can(regex("^https?://[^/]+", var.otlp_endpoint))
+    error_message = "otlp_endpoint must be empty or an http(s) URL."
+  }
+}
