@@ -35,7 +35,7 @@ func statusPage(d Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inv, err := funcproto.Decode(r, maxInvocationBytes)
 		if err != nil {
-			fail(w, statusLogger(d), FuncStatus, "", galsync.Permanent(err))
+			fail(w, statusLogger(d), FuncStatus, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
 			return
 		}
 		req, err := inv.HTTP("req")
