@@ -6,10 +6,15 @@ import (
 	"log/slog"
 	"net/http"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/logctx"
 	"github.com/galsync/galsync/shared/queue"
+	"github.com/galsync/galsync/shared/telemetry"
 )
 
 // queueHandler adapts a function of one Service Bus message to the
@@ -41,7 +46,14 @@ func queueHandler(d Deps, function, queueName string, run func(r *http.Request, 
 		if dir, _ := msg.ApplicationProperties[queue.PropDirection].(string); dir != "" {
 			ctx = logctx.With(ctx, logctx.From(ctx).With("direction", dir))
 		}
+		// The trace the message carries continues here, across the hop.
+		ctx = telemetry.ExtractApplicationProperties(ctx, msg.ApplicationProperties)
+		ctx, span := telemetry.StartConsumer(ctx, d.tracer(), queueName)
+		defer span.End()
 		summary, err := run(r.WithContext(ctx), msg, inv.InvocationID)
+		if err != nil {
+			span.SetStatus(codes.Error, "failed")
+		}
 		if err == nil {
 			funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Logs: []string{summary}})
 			return
@@ -97,4 +109,12 @@ func failed(ctx context.Context, w http.ResponseWriter, err error) {
 // themselves.
 func fail(w http.ResponseWriter, logger *slog.Logger, function, invocationID string, err error) {
 	failed(logctx.With(context.Background(), logger.With("function", function, "invocation", invocationID)), w, err)
+}
+
+// tracer is the deployment's tracer, or a no-op one.
+func (d Deps) tracer() trace.Tracer {
+	if d.Tracer == nil {
+		return tracenoop.NewTracerProvider().Tracer("")
+	}
+	return d.Tracer
 }

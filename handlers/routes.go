@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/pipeline"
 	"github.com/galsync/galsync/shared/queue"
@@ -24,8 +26,10 @@ type Deps struct {
 	Sweeper    *pipeline.Sweeper
 	// Retrier settles failed queue messages: rescheduled or parked.
 	Retrier *pipeline.Retrier
-	Queue   queue.Sender
-	Now     galsync.Clock
+	// Tracer continues the traces queue messages carry (nil: none).
+	Tracer trace.Tracer
+	Queue  queue.Sender
+	Now    galsync.Clock
 	// PullCoalesceWindow folds pull requests of one direction within the
 	// window into one message.
 	PullCoalesceWindow time.Duration

@@ -23,6 +23,7 @@ import (
 	"github.com/galsync/galsync/shared/queue"
 	"github.com/galsync/galsync/shared/status"
 	"github.com/galsync/galsync/shared/subscription"
+	"github.com/galsync/galsync/shared/telemetry"
 )
 
 // app is galsync wired from its configuration. Wiring lives here and only
@@ -34,6 +35,7 @@ type app struct {
 	tally  *progress.Tally
 	deps   handlers.Deps
 	logger *slog.Logger
+	tel    *telemetry.Telemetry
 	// Operations.
 	provisioner *pipeline.Provisioner
 	planner     *pipeline.Planner
@@ -81,30 +83,44 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 	if err != nil {
 		return nil, usageError{err}
 	}
-	graphClient, err := newGraph(topo, home, getenv, httpClient, logger)
+	tel, err := telemetry.New(context.Background(), getenv, telemetry.Options{ServiceName: "galsync"})
 	if err != nil {
 		return nil, usageError{err}
 	}
+	logger.Debug("telemetry: " + tel.Describe())
+	// Each Graph call is a span of the trace of the work that made it.
+	graphHTTP := *httpClient
+	graphHTTP.Transport = tel.Transport(httpClient.Transport)
+	graphClient, err := newGraph(topo, home, getenv, &graphHTTP, logger)
+	if err != nil {
+		return nil, errors.Join(usageError{err}, tel.Shutdown(context.Background()))
+	}
 	b, err := openBackends(context.Background(), settings, getenv, httpClient, logger)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, tel.Shutdown(context.Background()))
 	}
+	// What galsync sends carries the trace of the work that sent it.
+	sender := tel.Sender(b.queue)
+	metrics := tel.Metrics()
 	tally := progress.NewTally()
 	st := progress.Store(b.store, tally)
 	now := galsync.Clock(time.Now)
 	deps := handlers.Deps{
 		Directions: catalog,
-		Puller: &pipeline.Puller{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
-			Budget: settings.PullBudget, Users: graphClient, Logger: logger},
+		Puller: &pipeline.Puller{Directions: catalog, Store: st, Graph: graphClient, Queue: sender, Now: now,
+			Budget: settings.PullBudget, Users: graphClient, Tracer: tel, Metrics: metrics, Logger: logger},
 		Inviter: &pipeline.Inviter{Directions: catalog, Store: st, Graph: graphClient, Source: graphClient, Now: now,
-			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Logger: logger},
+			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Metrics: metrics, Logger: logger},
 		Updater: &pipeline.Updater{Directions: catalog, Store: st, Graph: graphClient, Source: graphClient, Now: now,
-			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Logger: logger},
-		Sweeper: &pipeline.Sweeper{Directions: catalog, Store: st, Graph: graphClient, Queue: b.queue, Now: now,
+			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Metrics: metrics, Logger: logger},
+		Sweeper: &pipeline.Sweeper{Directions: catalog, Store: st, Graph: graphClient, Queue: sender, Now: now,
 			Budget: settings.PullBudget, Logger: logger},
-		Retrier: &pipeline.Retrier{Queue: b.queue, Log: st, Now: now, Logger: logger,
+		Retrier: &pipeline.Retrier{Queue: sender, Log: st, Now: now, Metrics: metrics, Logger: logger,
 			Policy: pipeline.RetryPolicy{Budget: settings.RetryBudget, MinDelay: settings.RetryMinDelay, MaxDelay: settings.RetryMaxDelay}},
-		Queue: b.queue, Now: now, PullCoalesceWindow: settings.PullCoalesceWindow, Logger: logger,
+		Queue: sender, Now: now, PullCoalesceWindow: settings.PullCoalesceWindow, Tracer: tel.Tracer(), Logger: logger,
+	}
+	if _, err := metrics.ObserveQueueDepth(queueDepths(b.queue)); err != nil {
+		logger.Warn("telemetry: queue depths will not be reported", "err", err)
 	}
 	for _, d := range catalog {
 		for _, w := range d.Rules.Warnings {
@@ -116,11 +132,11 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 	subs := &subscription.Manager{Graph: graphClient, Store: st, Tenants: subscription.SourceTenants(topo),
 		NotificationURL: settings.NotifyURL, LifecycleURL: settings.LifecycleURL, Now: now, Logger: logger}
 	deps.Subscriptions, deps.SubscriptionRecords, deps.NotifyCoalesceWindow = subs, st, settings.NotifyCoalesceWindow
-	a := &app{settings: settings, catalog: catalog, backends: b, tally: tally, deps: deps, logger: logger,
+	a := &app{settings: settings, catalog: catalog, backends: b, tally: tally, deps: deps, logger: logger, tel: tel,
 		provisioner: &pipeline.Provisioner{Directions: catalog, Store: st, Source: graphClient, Graph: graphClient, Now: now,
 			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Logger: logger},
 		planner:       &pipeline.Planner{Directions: catalog, Store: b.store, Graph: graphClient},
-		approval:      &pipeline.Approval{Directions: catalog, Store: b.store, Queue: b.queue, Now: now},
+		approval:      &pipeline.Approval{Directions: catalog, Store: b.store, Queue: sender, Now: now},
 		subscriptions: subs,
 	}
 	a.deps.Provisioner, a.deps.Log = a.provisioner, b.store
@@ -128,7 +144,40 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 	return a, nil
 }
 
-func (a *app) Close() error { return a.backends.Close() }
+// Close flushes the telemetry and closes the backends.
+func (a *app) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return errors.Join(a.tel.Shutdown(ctx), a.backends.Close())
+}
+
+// queueDepths reports each work queue's depth to the queue-depth gauge:
+// active (scheduled retries included) and dead-lettered or parked.
+func queueDepths(q queue.Peeker) telemetry.QueueDepthFunc {
+	return func(ctx context.Context, observe func(queue string, active, deadLettered int64)) error {
+		parked, err := queue.Count(ctx, q, galsync.QueueParked, 100000)
+		if err != nil {
+			return err
+		}
+		for _, name := range galsync.WorkQueues() {
+			active, err := queue.Count(ctx, q, name, 100000)
+			if err != nil {
+				return err
+			}
+			scheduled, err := queue.CountScheduled(ctx, q, name, 100000)
+			if err != nil {
+				return err
+			}
+			dead, err := queue.Count(ctx, q, queue.DeadLetterQueue(name), 100000)
+			if err != nil {
+				return err
+			}
+			observe(name, int64(active+scheduled), int64(dead))
+		}
+		observe(galsync.QueueParked, 0, int64(parked))
+		return nil
+	}
+}
 
 func queueOptions(s config.Settings) map[string]queue.Options {
 	o := queue.DefaultOptions()

@@ -35,7 +35,9 @@ type Inviter struct {
 	// first reads the new guest: Graph may not show a user that new yet
 	// (DefaultReplicationWait when zero).
 	ReplicationWait time.Duration
-	Logger          *slog.Logger
+	// Metrics counts invitations and conflicts; nil: none.
+	Metrics Metrics
+	Logger  *slog.Logger
 }
 
 // DefaultReplicationWait is the default wait before a new guest is read.
@@ -122,7 +124,11 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		return Outcome{}, err
 	}
 	if action == galsync.ActionConflict {
+		metricsOr(w.Metrics).Conflict(ctx, d.Name, "member holds the address")
 		return w.conflict(ctx, item, link, prev, target)
+	}
+	if action == galsync.ActionInvite {
+		metricsOr(w.Metrics).Invitation(ctx, d.Name)
 	}
 	now := w.Now()
 	link.TargetUserID, link.State, link.Conflict, link.UpdatedAt = target.ID, galsync.LinkActive, "", now

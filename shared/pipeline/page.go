@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/queue"
 	"github.com/galsync/galsync/shared/syncplan"
 )
 
@@ -74,10 +75,10 @@ func (p *Puller) processPage(ctx context.Context, d *Direction, cur galsync.Curs
 	res.Invites += len(invites)
 	res.Updates += len(updates)
 	res.Skipped += len(skips)
-	if err := sendItems(ctx, p.Queue, galsync.QueueInvites, invites); err != nil {
+	if err := p.sendChanges(ctx, galsync.QueueInvites, invites); err != nil {
 		return cur, fmt.Errorf("delta-pull %s: %w", d.Name, err)
 	}
-	if err := sendItems(ctx, p.Queue, galsync.QueueUpdates, updates); err != nil {
+	if err := p.sendChanges(ctx, galsync.QueueUpdates, updates); err != nil {
 		return cur, fmt.Errorf("delta-pull %s: %w", d.Name, err)
 	}
 	if len(rp.Seen) > 0 && cur.Full || len(rp.Deprovisions) > 0 {
@@ -105,6 +106,30 @@ func (p *Puller) processPage(ctx context.Context, d *Direction, cur galsync.Curs
 	next.Round, next.RoundStartedAt = newRoundID(now), now
 	res.RoundFinished = true
 	return next, nil
+}
+
+// sendChanges sends one message per changed user, each the start of that
+// change's own trace.
+func (p *Puller) sendChanges(ctx context.Context, queueName string, items []galsync.WorkItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	tr := tracesOr(p.Tracer)
+	msgs := make([]queue.Message, 0, len(items))
+	for _, it := range items {
+		m, err := WorkMessage(it)
+		if err != nil {
+			return err
+		}
+		cctx, end := tr.StartChange(ctx, it.Direction, it.SourceUserID)
+		m.Properties = tr.Inject(cctx, m.Properties)
+		end()
+		msgs = append(msgs, m)
+	}
+	if err := p.Queue.Send(ctx, queueName, msgs...); err != nil {
+		return fmt.Errorf("pipeline: send %d item(s) to %s: %w", len(msgs), queueName, err)
+	}
+	return nil
 }
 
 // unchanged reports a user whose guest was reconciled with exactly this

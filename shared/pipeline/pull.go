@@ -35,8 +35,12 @@ type Puller struct {
 	// a missing mail or accountEnabled would retire a guest by mistake. An
 	// entry without accountEnabled (never null, and always selected) is
 	// read in full first.
-	Users  UserReader
-	Logger *slog.Logger
+	Users UserReader
+	// Tracer gives each changed user a trace of its own; Metrics records
+	// the pull lag. Nil: none.
+	Tracer  ChangeTracer
+	Metrics Metrics
+	Logger  *slog.Logger
 }
 
 // partial reports a delta entry that lacks properties it was asked for.
@@ -109,6 +113,9 @@ func (p *Puller) Pull(ctx context.Context, req galsync.PullRequest, invocationID
 		cur.LastResyncAt, cur.ResyncReason = now, "scheduled full round"
 	}
 	started := p.Now()
+	if !req.RequestedAt.IsZero() {
+		metricsOr(p.Metrics).PullLag(ctx, d.Name, started.Sub(req.RequestedAt))
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return res, err

@@ -83,7 +83,9 @@ type Retrier struct {
 	Now    galsync.Clock
 	// Jitter returns a number in [0, 1); nil uses math/rand/v2.
 	Jitter func() float64
-	Logger *slog.Logger
+	// Metrics counts retries and parked messages; nil: none.
+	Metrics Metrics
+	Logger  *slog.Logger
 }
 
 // Fail settles m, delivered from queueName, after cause. An error means
@@ -115,6 +117,11 @@ func (r *Retrier) Fail(ctx context.Context, queueName string, m queue.Message, c
 		if err := r.Queue.Send(ctx, galsync.QueueParked, next); err != nil {
 			return s, fmt.Errorf("park message %s: %w", m.ID, err)
 		}
+		code := reasonCode(cause)
+		if !galsync.IsPermanent(cause) {
+			code = "retry_budget"
+		}
+		metricsOr(r.Metrics).Parked(ctx, m.Properties[queue.PropDirection], code)
 	} else {
 		after, _ := galsync.RetryDelay(cause)
 		s.Delay = r.Policy.Delay(attempt, after, r.jitter())
@@ -125,6 +132,7 @@ func (r *Retrier) Fail(ctx context.Context, queueName string, m queue.Message, c
 		if err := r.Queue.Send(ctx, queueName, next); err != nil {
 			return s, fmt.Errorf("reschedule message %s: %w", m.ID, err)
 		}
+		metricsOr(r.Metrics).RetryScheduled(ctx, queueName, reasonCode(cause))
 	}
 	r.record(ctx, m, s, invocationID, now)
 	return s, nil
@@ -198,6 +206,24 @@ func MessageID(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	digest := hex.EncodeToString(sum[:16])
 	return id[:maxMessageIDLength-len(digest)-1] + "~" + digest
+}
+
+// reasonCode is a short, bounded label for a failure (a metric label must
+// not carry free text): its kind.
+func reasonCode(err error) string {
+	var re *galsync.RefusedError
+	switch {
+	case errors.As(err, &re):
+		return "refused"
+	case galsync.IsPermanent(err):
+		return "permanent"
+	case errors.Is(err, galsync.ErrNotFound):
+		return "not_found"
+	}
+	if after, ok := galsync.RetryDelay(err); ok && after > 0 {
+		return "retry_after"
+	}
+	return "transient"
 }
 
 func truncate(s string, n int) string {

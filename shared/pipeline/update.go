@@ -37,7 +37,9 @@ type Updater struct {
 	// ReplicationWait: how long to wait before reading such a guest again
 	// (DefaultReplicationWait when zero).
 	ReplicationWait time.Duration
-	Logger          *slog.Logger
+	// Metrics counts PATCHes and conflicts; nil: none.
+	Metrics Metrics
+	Logger  *slog.Logger
 }
 
 // DefaultReplicationGrace bounds how long a new guest's 404 is taken for
@@ -121,6 +123,7 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 		// The user the link names is an internal member (an invitation
 		// answered with a member holding the address, or a guest turned
 		// member in the target): galsync does not take members over.
+		metricsOr(w.Metrics).Conflict(ctx, d.Name, "member holds the address")
 		return w.memberConflict(ctx, link, item, target)
 	}
 	plan := planReconcile(d, link, target, source)
@@ -218,6 +221,7 @@ func (w *Updater) patch(ctx context.Context, d *Direction, link galsync.Link, ch
 		var re *galsync.RefusedError
 		switch {
 		case err == nil:
+			metricsOr(w.Metrics).Patch(ctx, d.Name)
 			return slices.Sorted(maps.Keys(changes)), refused, nil
 		case errors.As(err, &re) && hasKey(changes, re.Attribute):
 			refuse(re.Attribute, err)
@@ -242,6 +246,7 @@ func (w *Updater) patchEach(ctx context.Context, d *Direction, link galsync.Link
 		err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, map[string]any{attr: changes[attr]})
 		switch {
 		case err == nil:
+			metricsOr(w.Metrics).Patch(ctx, d.Name)
 			written = append(written, attr)
 		case galsync.IsPermanent(err):
 			refuse(attr, err)
