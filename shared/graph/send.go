@@ -19,6 +19,7 @@ const maxBody = 64 << 20
 // reply is an HTTP answer as read off the wire.
 type reply struct {
 	status int
+	header http.Header
 	body   []byte
 }
 
@@ -34,7 +35,7 @@ func (tc *tenantClient) send(ctx context.Context, op string, ri *abs.RequestInfo
 		}
 		defer r.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-		rep = reply{status: r.StatusCode, body: body}
+		rep = reply{status: r.StatusCode, header: r.Header, body: body}
 		return nil, err
 	})
 	ri.AddRequestOptions([]abs.RequestOption{handler})

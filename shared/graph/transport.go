@@ -20,12 +20,13 @@ const maxRetries = 10
 
 // newHTTPClient is the SDK's middleware pipeline over the caller's
 // transport, in an order fixed here (kiota's default list comes out of a
-// map, in random order). Request bodies are not compressed: Graph's REST
+// map, in random order), with paced, if not nil, inside the retry handler
+// so that every attempt goes through it. Request bodies are not compressed: Graph's REST
 // reference documents no Content-Encoding on requests, the SDK design marks
 // request compression optional (github.com/microsoftgraph/msgraph-sdk-design),
 // and galsync's bodies are a few hundred bytes; a gzip body that a service
 // does not expect would turn every write into a 400.
-func newHTTPClient(opts Options) *http.Client {
+func newHTTPClient(opts Options, paced khttp.Middleware) *http.Client {
 	var parent http.RoundTripper = http.DefaultTransport
 	var perAttempt time.Duration
 	if opts.HTTPClient != nil {
@@ -37,10 +38,7 @@ func newHTTPClient(opts Options) *http.Client {
 	if perAttempt > 0 {
 		parent = attemptTimeout{next: parent, limit: perAttempt}
 	}
-	retries := opts.MaxRetries
-	if retries <= 0 || retries > maxRetries {
-		retries = maxRetries
-	}
+	retries := opts.retries()
 	middleware := []khttp.Middleware{
 		core.NewGraphTelemetryHandler(&core.GraphClientOptions{}), // client-request-id for Microsoft support
 		khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
@@ -49,18 +47,31 @@ func newHTTPClient(opts Options) *http.Client {
 				return true
 			},
 		}),
+	}
+	if paced != nil {
+		middleware = append(middleware, paced)
+	}
+	middleware = append(middleware,
 		throttleLog{logger: opts.Logger},
 		khttp.NewRedirectHandler(),
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),
 		khttp.NewHeadersInspectionHandler(),
-	}
+	)
 	return &http.Client{
 		Transport: khttp.NewCustomTransportWithParentTransport(parent, middleware...),
 		// The redirect handler follows redirects (and drops the token
 		// across hosts); net/http must not follow them a second time.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// retries is MaxRetries within kiota's bounds.
+func (o Options) retries() int {
+	if o.MaxRetries <= 0 || o.MaxRetries > maxRetries {
+		return maxRetries
+	}
+	return o.MaxRetries
 }
 
 // throttleLog notes each answer the retry handler may wait on and retry. It

@@ -145,6 +145,9 @@ func (p *Pacer) Tenant(name string) *Tenant {
 // ThrottledApp adopts a 429 whose scope is the application across all
 // tenants: every tenant's buckets b wait for it.
 func (p *Pacer) ThrottledApp(b Buckets, retryAfter time.Duration) {
+	if p == nil {
+		return
+	}
 	for _, t := range p.tenants {
 		t.Throttled(b, Cost{}, retryAfter)
 	}
