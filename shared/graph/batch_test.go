@@ -288,7 +288,9 @@ func TestBatchBodies(t *testing.T) {
 // TestBatchWaitErrorIsTheRequestsResult: a request the pacer would hold
 // past MaxWait is not sent; its result says how long to put it off.
 func TestBatchWaitErrorIsTheRequestsResult(t *testing.T) {
-	g := newBatchGraph(t, 0, func(int, batchPart) (int, map[string]string, any) { return http.StatusOK, nil, map[string]any{"id": "u2"} })
+	g := newBatchGraph(t, 0, func(int, batchPart) (int, map[string]string, any) {
+		return http.StatusOK, nil, map[string]any{"id": "u2"}
+	})
 	p, err := pace.New(map[string]pace.Budget{testTenant: {}}, pace.Options{MaxWait: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
