@@ -58,12 +58,3 @@ func (b *bucket) leaveAt(at time.Time, tokens float64) {
 func (b *bucket) adjust(units float64) {
 	b.full = b.full.Add(b.units(units))
 }
-
-// tokens is what the bucket holds at now (negative while in debt).
-func (b *bucket) tokens(now time.Time) float64 {
-	used := b.full.Sub(now)
-	if used < 0 {
-		used = 0
-	}
-	return b.capacity - float64(used)/float64(b.perUnit)
-}
