@@ -370,10 +370,13 @@ func (tc *tenantClient) postBatch(ctx context.Context, items []*batchItem) ([]su
 		ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool { return false },
 	}})
 	rep, err := tc.sendJSON(ctx, op, ri, env)
-	answers := make([]subAnswer, len(items))
 	if rep.status == 0 { // no answer at all
+		if err == nil {
+			err = fmt.Errorf("graph: %s in tenant %s: no answer", op, tc.name)
+		}
 		return nil, err
 	}
+	answers := make([]subAnswer, len(items))
 	if err != nil || rep.status != http.StatusOK {
 		// The batch as a whole failed: a 4xx is every request's error, a
 		// 429 or 5xx every request's reason to try again.

@@ -1,10 +1,11 @@
 // Package graph is galsync's Microsoft Graph adapter: users/delta pages from
 // source tenants; finding, inviting, updating and deleting guests in target
-// tenants. It sends through msgraph-sdk-go's request adapter, so the SDK's
-// middleware (bearer tokens, Retry-After honouring retries, request
-// compression, redirects) applies to every call, and decodes the JSON
-// itself: galsync needs arbitrary selected properties as plain values, not
-// typed models.
+// tenants, one by one or in JSON batches. It sends through msgraph-sdk-go's
+// request adapter, so the SDK's middleware (bearer tokens, Retry-After
+// honouring retries, redirects) applies to every call, with pacing within
+// each tenant's Graph budget (Options.Pacer), and decodes the JSON itself:
+// galsync needs arbitrary selected properties as plain values, not typed
+// models.
 package graph
 
 import (
