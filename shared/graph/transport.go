@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -123,6 +124,11 @@ func (a attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), a.limit)
 	resp, err := a.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
+		// A connection torn down as the limit passed can surface as a
+		// network error rather than the deadline; it is the timeout.
+		if ctx.Err() != nil && req.Context().Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w after %s: %w", context.DeadlineExceeded, a.limit, err)
+		}
 		cancel()
 		return nil, err
 	}
