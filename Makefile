@@ -61,6 +61,7 @@ staticcheck: $(STATICCHECK)
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./cmd/galsync/ ./handlers/
 	$(GO) test -run '^$$' -bench . -timeout 10m ./shared/embedded/
+	$(GO) test -run '^$$' -bench PacedWrites -benchtime 1x -timeout 10m ./shared/graph/
 
 # Longer fuzzing on demand: make fuzz FUZZTIME=5m
 FUZZTIME ?= 1m

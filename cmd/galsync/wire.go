@@ -18,6 +18,7 @@ import (
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/graph"
 	"github.com/galsync/galsync/shared/identity"
+	"github.com/galsync/galsync/shared/pace"
 	"github.com/galsync/galsync/shared/pipeline"
 	"github.com/galsync/galsync/shared/progress"
 	"github.com/galsync/galsync/shared/queue"
@@ -91,7 +92,7 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 	// Each Graph call is a span of the trace of the work that made it.
 	graphHTTP := *httpClient
 	graphHTTP.Transport = tel.Transport(httpClient.Transport)
-	graphClient, err := newGraph(topo, home, getenv, &graphHTTP, logger)
+	graphClient, err := newGraph(topo, settings, home, getenv, &graphHTTP, logger)
 	if err != nil {
 		return nil, errors.Join(usageError{err}, tel.Shutdown(context.Background()))
 	}
@@ -221,7 +222,7 @@ func newHTTPClient(caFile string) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
 }
 
-func newGraph(t galsync.Topology, home galsync.Cloud, getenv func(string) string, hc *http.Client, logger *slog.Logger) (*graph.Client, error) {
+func newGraph(t galsync.Topology, s config.Settings, home galsync.Cloud, getenv func(string) string, hc *http.Client, logger *slog.Logger) (*graph.Client, error) {
 	endpoints := map[string]graph.Endpoint{}
 	for _, tn := range t.Tenants {
 		cred, err := identity.Credential(tn, home, getenv, identity.Options{Logger: logger, Transport: hc})
@@ -238,7 +239,32 @@ func newGraph(t galsync.Topology, home galsync.Cloud, getenv func(string) string
 		}
 		endpoints[tn.Name] = graph.Endpoint{BaseURL: base, Credential: cred, Scopes: []string{hosts.Graph + "/.default"}}
 	}
-	return graph.New(endpoints, graph.Options{Logger: logger, HTTPClient: hc})
+	pacer, err := newPacer(t, s)
+	if err != nil {
+		return nil, err
+	}
+	return graph.New(endpoints, graph.Options{Logger: logger, HTTPClient: hc, Pacer: pacer})
+}
+
+// newPacer gives every tenant its Graph budget (docs/pacing.md): the
+// documented limits, scaled, shared among the instances, with a margin
+// held back; nil when pacing is off.
+func newPacer(t galsync.Topology, s config.Settings) (*pace.Pacer, error) {
+	if !s.GraphPacing {
+		return nil, nil
+	}
+	budgets := make(map[string]pace.Budget, len(t.Tenants))
+	for _, tn := range t.Tenants {
+		b := pace.Budget{Scale: s.GraphBudgetScale, Margin: s.GraphBudgetMargin, Instances: s.MaxInstances}
+		if gb := tn.GraphBudget; gb != nil {
+			b.Size = pace.TenantSize(gb.Size)
+			if gb.Margin != nil {
+				b.Margin = *gb.Margin
+			}
+		}
+		budgets[tn.Name] = b
+	}
+	return pace.New(budgets, pace.Options{})
 }
 
 // serveUntilDone serves h on the listener until ctx ends, then shuts down.

@@ -133,3 +133,44 @@ func TestValuesCoverEverySetting(t *testing.T) {
 		t.Errorf("Values = %v", v)
 	}
 }
+
+func TestGraphBudgetSettings(t *testing.T) {
+	t.Setenv("GALSYNC_TOPOLOGY_FILE", "/tmp/t.json")
+	s, err := LoadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.GraphPacing || s.GraphBudgetMargin != 0.05 || s.GraphBudgetScale != 1 || s.MaxInstances != 1 {
+		t.Errorf("defaults: pacing %t margin %v scale %v instances %d", s.GraphPacing, s.GraphBudgetMargin, s.GraphBudgetScale, s.MaxInstances)
+	}
+	t.Setenv("GALSYNC_GRAPH_BUDGET_MARGIN", "0.95")
+	t.Setenv("GALSYNC_GRAPH_BUDGET_SCALE", "0")
+	t.Setenv("GALSYNC_MAX_INSTANCES", "0")
+	_, err = LoadSettings()
+	for _, want := range []string{"GALSYNC_GRAPH_BUDGET_MARGIN: must be between 0 and 0.9", "GALSYNC_GRAPH_BUDGET_SCALE: must be greater than 0",
+		"GALSYNC_MAX_INSTANCES: must be between 1 and 1000"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestTopologyGraphBudget(t *testing.T) {
+	doc := strings.Replace(goodTopology, `"auth":{"method":"managedIdentity"}`,
+		`"auth":{"method":"managedIdentity"},"graphBudget":{"size":"L","margin":0.2}`, 1)
+	topo, err := ParseTopology([]byte(doc), galsync.CloudPublic, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := topo.Tenants[0].GraphBudget; b == nil || b.Size != "L" || b.Margin == nil || *b.Margin != 0.2 {
+		t.Errorf("graphBudget = %+v", b)
+	}
+	doc = strings.Replace(goodTopology, `"auth":{"method":"managedIdentity"}`,
+		`"auth":{"method":"managedIdentity"},"graphBudget":{"size":"XL","margin":1.5}`, 1)
+	_, err = ParseTopology([]byte(doc), galsync.CloudPublic, nil)
+	for _, want := range []string{`tenants[0] (contoso): graphBudget.size "XL" is not S`, "tenants[0] (contoso): graphBudget.margin 1.5 must be between 0 and 0.9"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/galsync/galsync/shared/pace"
 )
 
 // Settings are the process settings. Under the Functions host they are app
@@ -95,6 +97,21 @@ type Settings struct {
 	// rounds miss.
 	SweepSchedule    string `envconfig:"SWEEP_SCHEDULE" default:"0 30 2 * * *"`
 	FullSyncSchedule string `envconfig:"FULL_SYNC_SCHEDULE" default:"0 30 3 * * 0"`
+	// GraphPacing keeps every Graph call within its tenant's documented
+	// limits (docs/pacing.md); false leaves throttling to Graph's 429s and
+	// the retries.
+	GraphPacing bool `envconfig:"GRAPH_PACING" default:"true"`
+	// GraphBudgetMargin is the share of each limit's refill rate held back
+	// for what galsync cannot see (other apps on the per-tenant limits);
+	// a tenant's graphBudget.margin overrides it.
+	GraphBudgetMargin float64 `envconfig:"GRAPH_BUDGET_MARGIN" default:"0.05"`
+	// GraphBudgetScale multiplies every documented limit and its window: 1
+	// for Microsoft Graph, the tenant simulator's throttle scale for it.
+	GraphBudgetScale float64 `envconfig:"GRAPH_BUDGET_SCALE" default:"1"`
+	// MaxInstances is the most instances the Functions host runs (infra
+	// sets it from the plan's maximum instance count): each instance paces
+	// itself to 1/MaxInstances of every tenant's budget.
+	MaxInstances int `envconfig:"MAX_INSTANCES" default:"1"`
 
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
@@ -103,6 +120,10 @@ type Settings struct {
 // maxNotifyCoalesceWindow bounds GALSYNC_NOTIFY_COALESCE_WINDOW: Graph
 // expects changes to show within seconds.
 const maxNotifyCoalesceWindow = 10 * time.Second
+
+// maxInstances is Flex Consumption's ceiling on an app's maximum instance
+// count (learn.microsoft.com/azure/azure-functions/flex-consumption-plan).
+const maxInstances = 1000
 
 // absoluteHTTPURL reports whether s is an absolute http or https URL.
 func absoluteHTTPURL(s string) bool {
@@ -206,6 +227,15 @@ func (s Settings) Validate() error {
 	}
 	if s.QueueConcurrency < 1 || s.QueueConcurrency > 256 {
 		bad("QUEUE_CONCURRENCY", "must be between 1 and 256")
+	}
+	if s.GraphBudgetMargin < 0 || s.GraphBudgetMargin > pace.MaxMargin {
+		bad("GRAPH_BUDGET_MARGIN", "must be between 0 and %v (the share of Graph's limits held back), got %v", pace.MaxMargin, s.GraphBudgetMargin)
+	}
+	if s.GraphBudgetScale <= 0 || s.GraphBudgetScale > 1 {
+		bad("GRAPH_BUDGET_SCALE", "must be greater than 0 and at most 1 (1 is Microsoft's documented limits), got %v", s.GraphBudgetScale)
+	}
+	if s.MaxInstances < 1 || s.MaxInstances > maxInstances {
+		bad("MAX_INSTANCES", "must be between 1 and %d (the Functions plan's maximum instance count), got %d", maxInstances, s.MaxInstances)
 	}
 	switch strings.ToLower(s.LogLevel) {
 	case "debug", "info", "warn", "error":

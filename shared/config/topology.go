@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/pace"
 	"github.com/galsync/galsync/shared/syncplan"
 )
 
@@ -123,6 +124,16 @@ func validateTenant(tn galsync.Tenant, home galsync.Cloud, checkAuth AuthCheck) 
 	if tn.AuthorityHost != "" {
 		if u, err := url.Parse(tn.AuthorityHost); err != nil || u.Scheme != "https" || u.Host == "" {
 			errs = append(errs, fmt.Errorf("authorityHost %q must be an https URL", tn.AuthorityHost))
+		}
+	}
+	if b := tn.GraphBudget; b != nil {
+		switch b.Size {
+		case "", "S", "M", "L":
+		default:
+			errs = append(errs, fmt.Errorf("graphBudget.size %q is not S (under 50 users), M (50 to 500) or L (above 500)", b.Size))
+		}
+		if b.Margin != nil && (*b.Margin < 0 || *b.Margin > pace.MaxMargin) {
+			errs = append(errs, fmt.Errorf("graphBudget.margin %v must be between 0 and %v (the share of Graph's limits held back)", *b.Margin, pace.MaxMargin))
 		}
 	}
 	if checkAuth != nil {

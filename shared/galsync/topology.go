@@ -51,6 +51,20 @@ type Tenant struct {
 	// AuthorityHost overrides the cloud's sign-in host (tests, simulator).
 	AuthorityHost string     `json:"authorityHost,omitempty"`
 	Auth          TenantAuth `json:"auth"`
+	// GraphBudget, if set, tunes how much of Graph's documented limits
+	// galsync uses in this tenant (docs/pacing.md).
+	GraphBudget *GraphBudget `json:"graphBudget,omitempty"`
+}
+
+// GraphBudget tunes one tenant's Graph budget.
+type GraphBudget struct {
+	// Size is the tenant's size class in Graph's identity limits, which
+	// sets its resource-unit limit: S (under 50 users, the default), M (50
+	// to 500) or L (above 500).
+	Size string `json:"size,omitempty"`
+	// Margin overrides GALSYNC_GRAPH_BUDGET_MARGIN for this tenant: the
+	// share of each limit's rate held back (other apps writing there).
+	Margin *float64 `json:"margin,omitempty"`
 }
 
 // Authentication methods.

@@ -1,10 +1,11 @@
 // Package graph is galsync's Microsoft Graph adapter: users/delta pages from
 // source tenants; finding, inviting, updating and deleting guests in target
-// tenants. It sends through msgraph-sdk-go's request adapter, so the SDK's
-// middleware (bearer tokens, Retry-After honouring retries, request
-// compression, redirects) applies to every call, and decodes the JSON
-// itself: galsync needs arbitrary selected properties as plain values, not
-// typed models.
+// tenants, one by one or in JSON batches. It sends through msgraph-sdk-go's
+// request adapter, so the SDK's middleware (bearer tokens, Retry-After
+// honouring retries, redirects) applies to every call, with pacing within
+// each tenant's Graph budget (Options.Pacer), and decodes the JSON itself:
+// galsync needs arbitrary selected properties as plain values, not typed
+// models.
 package graph
 
 import (
@@ -18,9 +19,11 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	abs "github.com/microsoft/kiota-abstractions-go"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
+	khttp "github.com/microsoft/kiota-http-go"
 	core "github.com/microsoftgraph/msgraph-sdk-go-core"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/pace"
 )
 
 // Endpoint is how to reach one tenant's Graph.
@@ -44,8 +47,14 @@ type Options struct {
 	HTTPClient *http.Client
 	// MaxRetries of a throttled (429) or unavailable (503, 504) call, each
 	// after Graph's Retry-After. Zero, or more than the SDK's ceiling of 10,
-	// means 10.
+	// means 10. A batch's requests are retried as often.
 	MaxRetries int
+	// Pacer, if set, keeps the calls to each tenant it has a budget for
+	// within Graph's documented limits (docs/pacing.md): every request
+	// waits for its tenant's tokens, and a 429 holds every worker of the
+	// tenant until its Retry-After. Nil leaves throttling to Graph's 429s
+	// and the retries.
+	Pacer *pace.Pacer
 }
 
 // Client calls Microsoft Graph in the configured tenants. It is safe for
@@ -57,8 +66,12 @@ type Client struct {
 // tenantClient is one tenant's request adapter.
 type tenantClient struct {
 	name    string
+	base    string // the service root, ending in /v1.0
 	host    string // of the base URL: the only host given the token
 	adapter abs.RequestAdapter
+	pacing  pacing // its tenant is nil when the tenant is not paced
+	retries int
+	logger  *slog.Logger
 }
 
 // New builds a request adapter per tenant, keyed by galsync.Tenant.Name.
@@ -66,16 +79,24 @@ func New(tenants map[string]Endpoint, opts Options) (*Client, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	httpClient := newHTTPClient(opts)
 	c := &Client{tenants: make(map[string]*tenantClient, len(tenants))}
 	var errs []error
 	for name, ep := range tenants {
-		adapter, host, err := newAdapter(ep, httpClient)
+		// One middleware pipeline per tenant, over the one transport and
+		// its connection pool, so that pacing knows whose budget it keeps.
+		tc := &tenantClient{name: name, pacing: pacing{pacer: opts.Pacer, tenant: opts.Pacer.Tenant(name)},
+			retries: opts.retries(), base: strings.TrimSuffix(ep.BaseURL, "/"), logger: opts.Logger}
+		var paced khttp.Middleware
+		if tc.pacing.tenant != nil {
+			paced = tc.pacing
+		}
+		adapter, host, err := newAdapter(ep, newHTTPClient(opts, paced))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("graph: tenant %s: %w", name, err))
 			continue
 		}
-		c.tenants[name] = &tenantClient{name: name, host: host, adapter: adapter}
+		tc.adapter, tc.host = adapter, host
+		c.tenants[name] = tc
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

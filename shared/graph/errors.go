@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -66,7 +65,8 @@ func (c innerChain) next() *innerError {
 }
 
 func newError(op, tenant string, rep reply) *Error {
-	e := &Error{Op: op, Tenant: tenant, Status: rep.status, RetryAfter: retryAfter(rep.header)}
+	e := &Error{Op: op, Tenant: tenant, Status: rep.status}
+	e.RetryAfter, _ = retryAfter(rep.header.Get("Retry-After"), time.Now())
 	var b graphErrorBody
 	if json.Unmarshal(rep.body, &b) == nil && b.Error.Code != "" {
 		e.Code, e.Message = b.Error.Code, redact(b.Error.Message)
@@ -101,22 +101,6 @@ func classify(e *Error) error {
 	default:
 		return galsync.RetryAfter(e, e.RetryAfter)
 	}
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date
-// (RFC 9110 10.2.3); Graph sends seconds.
-func retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return 0
 }
 
 // isResync reports a code by which Graph refuses a delta token; the

@@ -37,6 +37,7 @@ type recorded struct {
 	Query           url.Values
 	ContentEncoding string
 	Body            []byte
+	At              time.Time // when it arrived
 }
 
 // fakeGraph is a TLS Graph stand-in: it insists on the bearer token,
@@ -71,7 +72,7 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.reqs = append(f.reqs, recorded{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
-		ContentEncoding: r.Header.Get("Content-Encoding"), Body: body})
+		ContentEncoding: r.Header.Get("Content-Encoding"), Body: body, At: time.Now()})
 	f.mu.Unlock()
 	f.answer(w, r, body)
 }

@@ -19,8 +19,8 @@ const maxBody = 64 << 20
 // reply is an HTTP answer as read off the wire.
 type reply struct {
 	status int
-	body   []byte
 	header http.Header
+	body   []byte
 }
 
 // send sends ri through the SDK's adapter (token, middleware) and returns
@@ -35,7 +35,7 @@ func (tc *tenantClient) send(ctx context.Context, op string, ri *abs.RequestInfo
 		}
 		defer r.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-		rep = reply{status: r.StatusCode, body: body, header: r.Header}
+		rep = reply{status: r.StatusCode, header: r.Header, body: body}
 		return nil, err
 	})
 	ri.AddRequestOptions([]abs.RequestOption{handler})

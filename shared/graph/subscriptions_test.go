@@ -1,19 +1,13 @@
 package graph
 
 import (
-	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/sim"
@@ -38,35 +32,9 @@ type simGraph struct {
 
 func newSimGraph(t *testing.T) *simGraph {
 	t.Helper()
-	s := sim.New(sim.Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- s.ServeTLS(ln) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = s.Shutdown(ctx)
-		<-served
-	})
-	if _, err := s.CreateTenant(simTenantID, "source.onmicrosoft.com"); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddApp(simTenantID, simClientID, simSecret); err != nil {
-		t.Fatal(err)
-	}
-	base := "https://" + ln.Addr().String()
-	cred, err := azidentity.NewClientSecretCredential(simTenantID, simClientID, simSecret, &azidentity.ClientSecretCredentialOptions{
-		ClientOptions:            azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: base + "/"}, Transport: s.Client()},
-		DisableInstanceDiscovery: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(map[string]Endpoint{simTenant: {BaseURL: base + "/graph/" + simTenantID + "/v1.0", Credential: cred,
-		Scopes: []string{"https://graph.microsoft.com/.default"}}}, Options{HTTPClient: s.Client()})
+	s, base := startSim(t, sim.Options{})
+	c, err := New(map[string]Endpoint{simTenant: simEndpoint(t, s, base, simTenantID, "source.onmicrosoft.com", simClientID, simSecret)},
+		Options{HTTPClient: s.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,10 +63,16 @@ func TestPerAttemptTimeout(t *testing.T) {
 			w.Header().Set("Retry-After", "1")
 			writeJSON(w, http.StatusServiceUnavailable, graphError("serviceNotAvailable", "Busy."))
 		default:
+			// Hung: never answers. Once the client gives up, the
+			// connection is dropped without a response: an empty 200
+			// written then can still reach a client racing its own
+			// deadline (net/http's transport takes a response that
+			// arrives with the cancellation).
 			select {
 			case <-release:
 			case <-r.Context().Done():
 			}
+			panic(http.ErrAbortHandler)
 		}
 	})
 	defer close(release)

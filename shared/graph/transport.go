@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,12 +21,13 @@ const maxRetries = 10
 
 // newHTTPClient is the SDK's middleware pipeline over the caller's
 // transport, in an order fixed here (kiota's default list comes out of a
-// map, in random order). Request bodies are not compressed: Graph's REST
+// map, in random order), with paced, if not nil, inside the retry handler
+// so that every attempt goes through it. Request bodies are not compressed: Graph's REST
 // reference documents no Content-Encoding on requests, the SDK design marks
 // request compression optional (github.com/microsoftgraph/msgraph-sdk-design),
 // and galsync's bodies are a few hundred bytes; a gzip body that a service
 // does not expect would turn every write into a 400.
-func newHTTPClient(opts Options) *http.Client {
+func newHTTPClient(opts Options, paced khttp.Middleware) *http.Client {
 	var parent http.RoundTripper = http.DefaultTransport
 	var perAttempt time.Duration
 	if opts.HTTPClient != nil {
@@ -37,10 +39,7 @@ func newHTTPClient(opts Options) *http.Client {
 	if perAttempt > 0 {
 		parent = attemptTimeout{next: parent, limit: perAttempt}
 	}
-	retries := opts.MaxRetries
-	if retries <= 0 || retries > maxRetries {
-		retries = maxRetries
-	}
+	retries := opts.retries()
 	middleware := []khttp.Middleware{
 		core.NewGraphTelemetryHandler(&core.GraphClientOptions{}), // client-request-id for Microsoft support
 		khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
@@ -49,18 +48,31 @@ func newHTTPClient(opts Options) *http.Client {
 				return true
 			},
 		}),
+	}
+	if paced != nil {
+		middleware = append(middleware, paced)
+	}
+	middleware = append(middleware,
 		throttleLog{logger: opts.Logger},
 		khttp.NewRedirectHandler(),
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),
 		khttp.NewHeadersInspectionHandler(),
-	}
+	)
 	return &http.Client{
 		Transport: khttp.NewCustomTransportWithParentTransport(parent, middleware...),
 		// The redirect handler follows redirects (and drops the token
 		// across hosts); net/http must not follow them a second time.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
+}
+
+// retries is MaxRetries within kiota's bounds.
+func (o Options) retries() int {
+	if o.MaxRetries <= 0 || o.MaxRetries > maxRetries {
+		return maxRetries
+	}
+	return o.MaxRetries
 }
 
 // throttleLog notes each answer the retry handler may wait on and retry. It
@@ -112,6 +124,11 @@ func (a attemptTimeout) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), a.limit)
 	resp, err := a.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
+		// A connection torn down as the limit passed can surface as a
+		// network error rather than the deadline; it is the timeout.
+		if ctx.Err() != nil && req.Context().Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w after %s: %w", context.DeadlineExceeded, a.limit, err)
+		}
 		cancel()
 		return nil, err
 	}

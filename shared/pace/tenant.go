@@ -1,0 +1,146 @@
+package pace
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Tenant is one tenant's budget, shared by every worker of the process.
+type Tenant struct {
+	name    string
+	maxWait time.Duration
+
+	mu      sync.Mutex
+	buckets [bucketCount]bucket
+	stats   Stats
+}
+
+// Stats count what a tenant's pacing did.
+type Stats struct {
+	Requests  int           // granted by Wait
+	Waited    time.Duration // summed over the requests that waited
+	Throttled int           // 429s adopted
+}
+
+func newTenant(name string, b Budget, maxWait time.Duration) *Tenant {
+	l := Documented(b.Size)
+	t := &Tenant{name: name, maxWait: maxWait}
+	t.buckets[resourceUnitIndex] = newBucket(b.size(l.ResourceUnits))
+	t.buckets[writeIndex] = newBucket(b.size(l.Writes))
+	t.buckets[tenantWriteIndex] = newBucket(b.size(l.TenantWrites))
+	t.buckets[invitationIndex] = newBucket(b.size(l.Invitations))
+	return t
+}
+
+// Name is the tenant's name.
+func (t *Tenant) Name() string { return t.name }
+
+// Wait blocks until every bucket c is charged to holds its units, then
+// takes them. It fails when ctx ends first, or with a *WaitError when the
+// wait would be longer than the pacer's MaxWait. A nil Tenant paces
+// nothing.
+func (t *Tenant) Wait(ctx context.Context, c Cost) error {
+	if t == nil || c.Zero() {
+		return nil
+	}
+	var waited time.Duration
+	for {
+		t.mu.Lock()
+		now := time.Now()
+		at := now
+		for i := range t.buckets {
+			if e := t.buckets[i].earliest(now, c.units(i)); e.After(at) {
+				at = e
+			}
+		}
+		if !at.After(now) {
+			for i := range t.buckets {
+				t.buckets[i].take(now, c.units(i))
+			}
+			t.stats.Requests++
+			t.stats.Waited += waited
+			t.mu.Unlock()
+			return nil
+		}
+		t.mu.Unlock()
+		// Nothing is reserved while waiting: a request whose buckets are
+		// full meanwhile (a read while writes wait) goes first, and the
+		// waiters for one bucket share it as it refills.
+		d := at.Sub(now)
+		if t.maxWait > 0 && waited+d > t.maxWait {
+			return &WaitError{Tenant: t.name, Wait: waited + d}
+		}
+		if err := ctxWait(ctx, d); err != nil {
+			return fmt.Errorf("pace: tenant %s: waiting for Graph's budget: %w", t.name, err)
+		}
+		waited += d
+	}
+}
+
+// Throttled adopts a 429: Graph will take no more of buckets b until
+// retryAfter has passed, and then has room for the throttled request
+// (cost) only, so the buckets refill from there at their steady rate.
+// Every worker waiting on them waits for it. Without a Retry-After
+// (retryAfter ≤ 0) the buckets are emptied now.
+func (t *Tenant) Throttled(b Buckets, cost Cost, retryAfter time.Duration) {
+	if t == nil || b == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	t.stats.Throttled++
+	for i := range t.buckets {
+		if b&(Buckets(1)<<i) == 0 {
+			continue
+		}
+		if retryAfter <= 0 {
+			t.buckets[i].leaveAt(now, 0)
+			continue
+		}
+		t.buckets[i].leaveAt(now.Add(retryAfter), max(1, cost.units(i)))
+	}
+}
+
+// Usage is what an answer said of the budget; zero fields were absent.
+type Usage struct {
+	// ResourceUnits the request actually cost (x-ms-resource-unit).
+	ResourceUnits int
+	// LimitFraction is the share of its limit the app has used, sent by
+	// Graph once past 0.8 (x-ms-throttle-limit-percentage, 0.8 to 1.8).
+	LimitFraction float64
+}
+
+// Observe corrects the buckets a request of cost c was charged to by what
+// its answer reported: the resource units it really cost, and, past 80%
+// of a limit, how much of it the app has used, which counts what this
+// process cannot see (other instances, another caller of the app). The
+// documentation says "the application consumed more than 0.8 of its
+// limit": that is taken as the app's limit the request is bound by, the
+// write limit for a write, the invitation limit for an invitation and the
+// resource units otherwise (the per-tenant limit of all apps is learnt
+// from a 429 scoped to it).
+func (t *Tenant) Observe(c Cost, u Usage) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if u.ResourceUnits > 0 && c.ResourceUnits > 0 && u.ResourceUnits != c.ResourceUnits {
+		t.buckets[resourceUnitIndex].adjust(float64(u.ResourceUnits - c.ResourceUnits))
+	}
+	if u.LimitFraction <= 0 {
+		return
+	}
+	b := &t.buckets[c.primary()]
+	b.leaveAt(time.Now(), b.capacity*(1-u.LimitFraction))
+}
+
+// Stats returns the tenant's counters.
+func (t *Tenant) Stats() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.stats
+}
