@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -166,11 +165,15 @@ func TestMalformedMessageIsParked(t *testing.T) {
 }
 
 // TestThrottledTenantConverges: with Graph's throttling limits scaled down
-// so the sync hits them, every 429 is waited out: all users arrive, nothing
-// fails, nothing is dead-lettered.
+// and galsync's own pacing off, so that thousands of requests answer 429,
+// every 429 is waited out: all users arrive, nothing is set aside.
 func TestThrottledTenantConverges(t *testing.T) {
 	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 300, Seed: 24},
-		deprovision: galsync.DeprovisionDisable, throttleScale: 0.01})
+		deprovision: galsync.DeprovisionDisable, throttleScale: 0.01, noPacing: true})
+	// Many workers against Graph's rates (30 invitations and 20 writes a
+	// second per tenant, the simulator's burst scaled to 1%): most of
+	// their requests are throttled.
+	h.setenv("GALSYNC_QUEUE_CONCURRENCY", "100")
 	out := h.mustSync()
 	throttled := 0
 	for _, r := range h.sim.FindRequests(sim.RequestFilter{}) {
@@ -189,6 +192,10 @@ func TestThrottledTenantConverges(t *testing.T) {
 			t.Errorf("parked under throttling: %+v", e)
 		}
 	})
+	if n := parked(h); n != 0 {
+		t.Errorf("%d messages set aside under throttling", n)
+	}
+	checkConverged(t, h, inScope(h.source))
 	t.Logf("%d requests throttled", throttled)
 }
 
@@ -221,10 +228,12 @@ func TestBadConfigurationExitsTwo(t *testing.T) {
 	}
 }
 
-// TestCrashAnywhereConverges kills the galsync process (SIGKILL) at five
-// random points of a sync, restarts it each time, and then lets it finish:
-// the target ends exactly as after an uninterrupted sync, with no second
-// guest for anyone.
+// TestCrashAnywhereConverges kills the galsync process (SIGKILL) five
+// times in the middle of a sync, restarts it each time, and then lets it
+// finish: the target ends exactly as after an uninterrupted sync, with no
+// second guest for anyone. The kills are placed by progress, not by the
+// clock: each waits until the simulator has served a given number of
+// writes, so every kill lands while work is in flight.
 func TestCrashAnywhereConverges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it; skipped with -short")
@@ -236,29 +245,44 @@ func TestCrashAnywhereConverges(t *testing.T) {
 	// kill loses its lock, and that counts as a delivery, as in Service Bus.
 	h.setenv("GALSYNC_MAX_DELIVERY_COUNT", "10")
 	want := inScope(h.source)
-	rng := rand.New(rand.NewPCG(25, 0))
-	for kill := 0; kill < 5; kill++ {
-		cmd := h.command(bin, "local", "--no-timers", "--progress", "0")
+	for kill, writes := range []int{30, 300, 700, 1100, 1500} {
+		cmd := h.command(bin, "local", "--no-timers", "--progress", "0", "--http", "127.0.0.1:0")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		delay := time.Duration(300+rng.IntN(1500)) * time.Millisecond
-		time.Sleep(delay) // a random point in the run is the point of the test
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		deadline := time.After(2 * time.Minute)
+	wait:
+		for countWrites(h.writes()) < writes {
+			select {
+			case <-done:
+				t.Fatalf("galsync exited before %d writes:\n%s", writes, out.String())
+			case <-deadline:
+				t.Fatalf("galsync did not reach %d writes in 2 minutes:\n%s", writes, out.String())
+			case <-time.After(10 * time.Millisecond):
+				continue wait
+			}
+		}
 		if err := cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		_ = cmd.Wait()
-		t.Logf("kill %d after %v: %d guests so far", kill+1, delay, len(h.guests()))
+		<-done
+		w := h.writes()
+		t.Logf("kill %d at %d writes (%d invitations, %d PATCHes)", kill+1, countWrites(w), len(w["invitations"]), len(w["patch"]))
 	}
-	cmd := h.command(bin, "local", "--no-timers", "--once", "--progress", "0")
+	cmd := h.command(bin, "local", "--no-timers", "--once", "--progress", "0", "--http", "127.0.0.1:0")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
 	checkConverged(t, h, want)
 	w := h.writes()
+	if len(w["invitations"]) != len(want) {
+		t.Errorf("%d invitations for %d users", len(w["invitations"]), len(want))
+	}
 	t.Logf("after 5 kills: %d invitations, %d PATCHes for %d users", len(w["invitations"]), len(w["patch"]), len(want))
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,6 +65,9 @@ type harnessOptions struct {
 	// direction's addressList.
 	mapping     map[string]any
 	addressList string
+	// noPacing turns galsync's Graph pacing off, so a throttled simulator
+	// answers 429 as often as Graph would to a client that does not pace.
+	noPacing bool
 }
 
 // defaultReplicationDelay is the directory replication delay the
@@ -154,6 +158,13 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h.setenv("GALSYNC_DATA_DIR", filepath.Join(h.dir, "data"))
 	h.setenv("GALSYNC_LOG_LEVEL", "warn")
 	h.setenv("GALSYNC_MAX_DELIVERY_COUNT", "5")
+	// galsync paces itself to the simulator's limits (its scale), or not
+	// at all when the simulator does not throttle.
+	if o.throttleScale == 0 || o.noPacing {
+		h.setenv("GALSYNC_GRAPH_PACING", "false")
+	} else {
+		h.setenv("GALSYNC_GRAPH_BUDGET_SCALE", strconv.FormatFloat(o.throttleScale, 'g', -1, 64))
+	}
 	// Retries as in production but closer together, so tests wait less.
 	h.setenv("GALSYNC_RETRY_MIN_DELAY", "500ms")
 	h.setenv("GALSYNC_RETRY_MAX_DELAY", "5s")

@@ -70,8 +70,8 @@ type localOptions struct {
 	functions                   fs.FS
 	noTimers, noStartPull, once bool
 	// sweep asks for a sweep of every direction at start.
-	sweep bool
-	progressEvery               time.Duration
+	sweep         bool
+	progressEvery time.Duration
 	// httpAddr is where the HTTP functions are served (/api/<route>).
 	httpAddr string
 	// noSubscribe: do not create Graph subscriptions to the local front.

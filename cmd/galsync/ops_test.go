@@ -213,7 +213,7 @@ func TestLogTellsWhatHappened(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitReplication() // both were there long before galsync
-	h.mustSync() // a conflict is a state of the user, not a failure of the run
+	h.mustSync()        // a conflict is a state of the user, not a failure of the run
 	if _, err := h.sim.UpdateUser(srcTenantID, updated.ID, map[string]any{"jobTitle": "Chief Log Reader"}); err != nil {
 		t.Fatal(err)
 	}
