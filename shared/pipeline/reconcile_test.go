@@ -279,7 +279,7 @@ func TestReplicationDelayIsWaitedOut(t *testing.T) {
 	ds, _ := r.db.Receive(ctx, galsync.QueueInvites, 1, 0)
 	item, _ := galsync.DecodeWorkItem(ds[0].Body)
 	out, err := r.inv.Handle(ctx, item, "t")
-	if err != nil || out.HandOff == nil || out.HandOff.NotBefore.Sub(time.Now()) < 2*time.Second {
+	if err != nil || out.HandOff == nil || time.Until(out.HandOff.NotBefore) < 2*time.Second {
 		t.Fatalf("invite outcome = %+v, %v: want a hand-off scheduled after the replication wait", out, err)
 	}
 	_, err = r.upd.Handle(ctx, out.HandOff.Item, "t")
