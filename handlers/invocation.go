@@ -65,8 +65,11 @@ func queueHandler(d Deps, function, queueName string, run func(r *http.Request, 
 			return
 		}
 		level, what := slog.LevelInfo, "invocation failed; rescheduled"
-		if s.Parked {
+		switch {
+		case s.Parked:
 			level, what = slog.LevelError, "invocation failed; parked for an operator"
+		case s.Deferred:
+			level, what = slog.LevelDebug, "invocation put off for the tenant's Graph budget"
 		}
 		logctx.From(ctx).Log(ctx, level, what, "attempt", s.Attempt, "delay", s.Delay, "err", cause)
 		funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Logs: []string{s.String()}})

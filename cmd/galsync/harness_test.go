@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -68,6 +70,18 @@ type harnessOptions struct {
 	// noPacing turns galsync's Graph pacing off, so a throttled simulator
 	// answers 429 as often as Graph would to a client that does not pace.
 	noPacing bool
+	// extraTargets adds target tenants target2, target3, ... with a
+	// direction from the source to each (a mesh).
+	extraTargets int
+}
+
+// extraTarget is the n-th extra target tenant (n from 2).
+type extraTarget struct{ name, id, domain, client, setting, direction string }
+
+func extraTargetOf(n int) extraTarget {
+	return extraTarget{name: fmt.Sprintf("target%d", n), id: fmt.Sprintf("7a9b8c6d-5e4f-4a3b-9c2d-1e0f2a3b4c%02d", 10+n),
+		domain: fmt.Sprintf("target%d.onmicrosoft.com", n), client: fmt.Sprintf("2e4f6a8b-0c1d-4e3f-8a5b-7c9d1e3f5a%02d", 30+n),
+		setting: fmt.Sprintf("GALSYNC_E2E_TARGET%d_SECRET", n), direction: fmt.Sprintf("source-to-target%d", n)}
 }
 
 // defaultReplicationDelay is the directory replication delay the
@@ -119,10 +133,15 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	})
 	h := &harness{t: t, sim: s, base: "https://" + ln.Addr().String(), dir: t.TempDir(), simOpts: simOpts, env: map[string]string{}}
 	secrets := map[string]string{}
-	for _, tn := range []struct{ id, domain, client, setting string }{
+	tenants := []struct{ id, domain, client, setting string }{
 		{srcTenantID, "source.onmicrosoft.com", srcClientID, "GALSYNC_E2E_SOURCE_SECRET"},
 		{dstTenantID, "target.onmicrosoft.com", dstClientID, "GALSYNC_E2E_TARGET_SECRET"},
-	} {
+	}
+	for n := 2; n < 2+o.extraTargets; n++ {
+		x := extraTargetOf(n)
+		tenants = append(tenants, struct{ id, domain, client, setting string }{x.id, x.domain, x.client, x.setting})
+	}
+	for _, tn := range tenants {
 		if _, err := s.CreateTenant(tn.id, tn.domain); err != nil {
 			t.Fatal(err)
 		}
@@ -163,6 +182,7 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	if o.throttleScale == 0 || o.noPacing {
 		h.setenv("GALSYNC_GRAPH_PACING", "false")
 	} else {
+		h.setenv("GALSYNC_GRAPH_PACING", "true")
 		h.setenv("GALSYNC_GRAPH_BUDGET_SCALE", strconv.FormatFloat(o.throttleScale, 'g', -1, 64))
 	}
 	// Retries as in production but closer together, so tests wait less.
@@ -212,13 +232,19 @@ func (h *harness) topology(o harnessOptions) []byte {
 	if o.addressList != "" {
 		dir["addressList"] = o.addressList
 	}
-	doc := map[string]any{
-		"tenants": []any{
-			tenant("source", srcTenantID, "source.onmicrosoft.com", srcClientID, "GALSYNC_E2E_SOURCE_SECRET"),
-			tenant("target", dstTenantID, "target.onmicrosoft.com", dstClientID, "GALSYNC_E2E_TARGET_SECRET"),
-		},
-		"directions": []any{dir},
+	tenants := []any{
+		tenant("source", srcTenantID, "source.onmicrosoft.com", srcClientID, "GALSYNC_E2E_SOURCE_SECRET"),
+		tenant("target", dstTenantID, "target.onmicrosoft.com", dstClientID, "GALSYNC_E2E_TARGET_SECRET"),
 	}
+	directions := []any{dir}
+	for n := 2; n < 2+o.extraTargets; n++ {
+		x := extraTargetOf(n)
+		tenants = append(tenants, tenant(x.name, x.id, x.domain, x.client, x.setting))
+		more := maps.Clone(dir)
+		more["name"], more["target"] = x.direction, x.name
+		directions = append(directions, more)
+	}
+	doc := map[string]any{"tenants": tenants, "directions": directions}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		h.t.Fatal(err)
@@ -352,7 +378,7 @@ func countWrites(w map[string][]sim.Request) int {
 
 // checkAttributes compares a guest with its source user on every attribute
 // of the default mapping.
-func checkAttributes(t *testing.T, src, guest sim.User) {
+func checkAttributes(t testing.TB, src, guest sim.User) {
 	t.Helper()
 	type pair struct {
 		name      string
@@ -409,7 +435,7 @@ func (l *lockedBuffer) String() string {
 }
 
 // checkConverged: each user has exactly one guest, with its attributes.
-func checkConverged(t *testing.T, h *harness, users []sim.User) {
+func checkConverged(t testing.TB, h *harness, users []sim.User) {
 	t.Helper()
 	guests := h.guests() // fails the test on a second guest for an address
 	if len(guests) != len(users) {

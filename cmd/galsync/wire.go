@@ -264,7 +264,7 @@ func newPacer(t galsync.Topology, s config.Settings) (*pace.Pacer, error) {
 		}
 		budgets[tn.Name] = b
 	}
-	return pace.New(budgets, pace.Options{})
+	return pace.New(budgets, pace.Options{MaxWait: s.GraphMaxWait})
 }
 
 // serveUntilDone serves h on the listener until ctx ends, then shuts down.

@@ -112,6 +112,10 @@ type Settings struct {
 	// sets it from the plan's maximum instance count): each instance paces
 	// itself to 1/MaxInstances of every tenant's budget.
 	MaxInstances int `envconfig:"MAX_INSTANCES" default:"1"`
+	// GraphMaxWait bounds how long a worker waits for a tenant's Graph
+	// budget; past it the message is put off (scheduled for when the
+	// budget has room) so the worker can serve other tenants meanwhile.
+	GraphMaxWait time.Duration `envconfig:"GRAPH_MAX_WAIT" default:"2s"`
 
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
@@ -197,7 +201,7 @@ func (s Settings) Validate() error {
 	}{{"PULL_BUDGET", s.PullBudget}, {"PULL_COALESCE_WINDOW", s.PullCoalesceWindow}, {"INVITE_CLAIM_TTL", s.InviteClaimTTL},
 		{"LOG_RETENTION", s.LogRetention}, {"LOCK_DURATION", s.LockDuration}, {"NOTIFY_COALESCE_WINDOW", s.NotifyCoalesceWindow},
 		{"RETRY_BUDGET", s.RetryBudget}, {"RETRY_MIN_DELAY", s.RetryMinDelay}, {"RETRY_MAX_DELAY", s.RetryMaxDelay},
-		{"REPLICATION_WAIT", s.ReplicationWait}} {
+		{"REPLICATION_WAIT", s.ReplicationWait}, {"GRAPH_MAX_WAIT", s.GraphMaxWait}} {
 		if d.v <= 0 {
 			bad(d.name, "must be a positive duration such as 30s or 5m, got %s", d.v)
 		}

@@ -70,6 +70,10 @@ func IsPermanent(err error) bool {
 type RetryableError struct {
 	Err   error
 	After time.Duration
+	// Deferred: nothing failed; the work waits for a budget (Graph's
+	// per-tenant limits) and is put off rather than hold a worker. It is
+	// not counted as a failed attempt.
+	Deferred bool
 }
 
 func (e *RetryableError) Error() string { return e.Err.Error() }
@@ -81,6 +85,20 @@ func RetryAfter(err error, after time.Duration) error {
 		return nil
 	}
 	return &RetryableError{Err: err, After: after}
+}
+
+// Defer wraps err as work put off for after (a budget to wait for).
+func Defer(err error, after time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &RetryableError{Err: err, After: after, Deferred: true}
+}
+
+// IsDeferred reports whether err puts work off rather than fails it.
+func IsDeferred(err error) bool {
+	var r *RetryableError
+	return errors.As(err, &r) && r.Deferred
 }
 
 // RetryDelay reports the delay a RetryableError in err's chain asks for,

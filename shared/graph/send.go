@@ -10,6 +10,9 @@ import (
 	"net/url"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
+
+	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/pace"
 )
 
 // maxBody caps what is read of one answer; a delta page of 1,000 users
@@ -40,6 +43,12 @@ func (tc *tenantClient) send(ctx context.Context, op string, ri *abs.RequestInfo
 	})
 	ri.AddRequestOptions([]abs.RequestOption{handler})
 	if err := tc.adapter.SendNoContent(ctx, ri, nil); err != nil {
+		var we *pace.WaitError
+		if errors.As(err, &we) {
+			// The tenant's budget is spoken for: put the work off rather
+			// than hold a worker that could serve another tenant.
+			return rep, galsync.Defer(fmt.Errorf("graph: %s in tenant %s: %w", op, tc.name, we), we.RetryAfter())
+		}
 		return rep, fmt.Errorf("graph: %s in tenant %s: %w", op, tc.name, withoutURL(err))
 	}
 	if rep.status < 200 || rep.status > 299 {

@@ -52,15 +52,20 @@ func (p RetryPolicy) Delay(attempt int, after time.Duration, jitter float64) tim
 type Settlement struct {
 	// Parked: set aside for an operator (permanent failure, or retries
 	// that outlasted the budget); else rescheduled after Delay.
-	Parked  bool
-	Delay   time.Duration
-	Attempt int
-	Reason  string
+	Parked bool
+	// Deferred: put off for a budget, not failed.
+	Deferred bool
+	Delay    time.Duration
+	Attempt  int
+	Reason   string
 }
 
 func (s Settlement) String() string {
 	if s.Parked {
 		return "parked: " + s.Reason
+	}
+	if s.Deferred {
+		return fmt.Sprintf("put off %s for the tenant's Graph budget", s.Delay.Round(time.Millisecond))
 	}
 	return fmt.Sprintf("retry %d in %s: %s", s.Attempt, s.Delay.Round(time.Millisecond), s.Reason)
 }
@@ -92,6 +97,9 @@ type Retrier struct {
 // the message could not be rescheduled or parked; the caller then answers
 // the host with a failure so that the broker keeps the message.
 func (r *Retrier) Fail(ctx context.Context, queueName string, m queue.Message, cause error, invocationID string) (Settlement, error) {
+	if galsync.IsDeferred(cause) {
+		return r.putOff(ctx, queueName, m, cause)
+	}
 	now := r.Now()
 	attempt, since := retryState(m.Properties, now)
 	attempt++
@@ -136,6 +144,30 @@ func (r *Retrier) Fail(ctx context.Context, queueName string, m queue.Message, c
 	}
 	r.record(ctx, m, s, invocationID, now)
 	return s, nil
+}
+
+// putOff sends m again for when the budget it waits for has room. Nothing
+// failed: the attempts and the retry budget are left as they were, and the
+// provisioning log records nothing. Jitter (up to a tenth) spreads the
+// deferred messages over the refill.
+func (r *Retrier) putOff(ctx context.Context, queueName string, m queue.Message, cause error) (Settlement, error) {
+	after, _ := galsync.RetryDelay(cause)
+	after = max(after, 100*time.Millisecond)
+	after += time.Duration(r.jitter() * float64(after) / 10)
+	deferrals, _ := strconv.Atoi(m.Properties[queue.PropDeferrals])
+	next := m
+	next.Properties = maps.Clone(m.Properties)
+	if next.Properties == nil {
+		next.Properties = map[string]string{}
+	}
+	next.Properties[queue.PropDeferrals] = strconv.Itoa(deferrals + 1)
+	next.ID = MessageID(baseID(m.ID) + "/d" + strconv.Itoa(deferrals+1))
+	next.ScheduledAt = r.Now().Add(after)
+	if err := r.Queue.Send(ctx, queueName, next); err != nil {
+		return Settlement{}, fmt.Errorf("put off message %s: %w", m.ID, err)
+	}
+	metricsOr(r.Metrics).RetryScheduled(ctx, queueName, "budget")
+	return Settlement{Deferred: true, Delay: after, Reason: cause.Error()}, nil
 }
 
 // record writes what became of a work item's failure to the provisioning
@@ -188,7 +220,7 @@ func retryState(props map[string]string, now time.Time) (int, time.Time) {
 
 // retrySuffix matches the tags a message id gains as it is retried or
 // parked, so that a retry of a retry does not grow the id.
-var retrySuffix = regexp.MustCompile(`(/r[0-9]+|/parked)$`)
+var retrySuffix = regexp.MustCompile(`(/r[0-9]+|/d[0-9]+|/parked)$`)
 
 func baseID(id string) string { return retrySuffix.ReplaceAllString(id, "") }
 

@@ -36,6 +36,9 @@ const (
 	// an abandon, which Service Bus redelivers at once.
 	PropAttempt    = "galsync-attempt"
 	PropRetrySince = "galsync-retry-since"
+	// PropDeferrals counts how often a message was put off for a budget
+	// (not a failure).
+	PropDeferrals = "galsync-deferrals"
 	// PropParkedFrom names the queue a parked message came from, and
 	// PropParkedReason why it was parked.
 	PropParkedFrom   = "galsync-parked-from"
