@@ -15,7 +15,7 @@ import (
 func TestDefaults(t *testing.T) {
 	c := newClock()
 	db := open(t, embedded.WithoutSync(embedded.Options{Now: c.Now}))
-	if got, want := db.Queues(), []string{"invites", "pulls", "updates"}; !slices.Equal(got, want) {
+	if got, want := db.Queues(), []string{"invites", "parked", "pulls", "updates"}; !slices.Equal(got, want) {
 		t.Errorf("Queues() = %v, want %v", got, want)
 	}
 	must(t, db.Send(t.Context(), galsync.QueuePulls, msg("m")))
