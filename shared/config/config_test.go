@@ -93,7 +93,7 @@ func TestLoadSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.QueueBackend != "embedded" || s.MaxDeliveryCount != 10 || s.DeltaSchedule != "0 */5 * * * *" || s.PullBudget.Minutes() != 4 {
+	if s.QueueBackend != "embedded" || s.MaxDeliveryCount != 10 || s.MaxInstances != 1 || s.DeltaSchedule != "0 */5 * * * *" || s.PullBudget.Minutes() != 4 {
 		t.Errorf("defaults = %+v", s)
 	}
 }
@@ -104,12 +104,13 @@ func TestLoadSettingsNamesEveryProblem(t *testing.T) {
 	t.Setenv("GALSYNC_MAX_DELIVERY_COUNT", "0")
 	t.Setenv("GALSYNC_LOCK_DURATION", "-1s")
 	t.Setenv("GALSYNC_LOG_LEVEL", "loud")
+	t.Setenv("GALSYNC_MAX_INSTANCES", "0")
 	_, err := LoadSettings()
 	if err == nil {
 		t.Fatal("want error")
 	}
 	for _, want := range []string{"GALSYNC_TOPOLOGY_FILE: set it", `GALSYNC_HOME_CLOUD: "moon"`, `GALSYNC_QUEUE_BACKEND: "kafka"`,
-		"GALSYNC_MAX_DELIVERY_COUNT", "GALSYNC_LOCK_DURATION", `GALSYNC_LOG_LEVEL: "loud"`} {
+		"GALSYNC_MAX_DELIVERY_COUNT", "GALSYNC_LOCK_DURATION", `GALSYNC_LOG_LEVEL: "loud"`, "GALSYNC_MAX_INSTANCES: must be between 1 and"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}

@@ -54,6 +54,12 @@ type Settings struct {
 	// QueueConcurrency is how many messages of each queue the local host
 	// runs at once (host.json sets it under the Functions host).
 	QueueConcurrency int `envconfig:"QUEUE_CONCURRENCY" default:"8"`
+	// MaxInstances is the most galsync processes that may write to one
+	// target tenant at the same time; Graph's budget per tenant is split
+	// between them (budget per instance = tenant budget / MaxInstances).
+	// infra/ derives it from the plan's maximum instance count
+	// (docs/capacity.md); a single local process is 1.
+	MaxInstances int `envconfig:"MAX_INSTANCES" default:"1"`
 	// DeltaSchedule is the delta-timer's six-field NCRONTAB; function.json
 	// refers to it as %GALSYNC_DELTA_SCHEDULE%.
 	DeltaSchedule string `envconfig:"DELTA_SCHEDULE" default:"0 */5 * * * *"`
@@ -80,6 +86,11 @@ type Settings struct {
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
 }
+
+// maxWriterInstances bounds GALSYNC_MAX_INSTANCES: Flex Consumption's
+// highest maximum instance count (1,000 per function group) times the two
+// function groups that write to Graph (docs/capacity.md).
+const maxWriterInstances = 2000
 
 // maxNotifyCoalesceWindow bounds GALSYNC_NOTIFY_COALESCE_WINDOW: Graph
 // expects changes to show within seconds.
@@ -179,6 +190,10 @@ func (s Settings) Validate() error {
 	}
 	if s.QueueConcurrency < 1 || s.QueueConcurrency > 256 {
 		bad("QUEUE_CONCURRENCY", "must be between 1 and 256")
+	}
+	// Flex Consumption allows at most 1,000 instances per function group.
+	if s.MaxInstances < 1 || s.MaxInstances > maxWriterInstances {
+		bad("MAX_INSTANCES", "must be between 1 and %d", maxWriterInstances)
 	}
 	switch strings.ToLower(s.LogLevel) {
 	case "debug", "info", "warn", "error":
