@@ -33,6 +33,9 @@ type codeFacts struct {
 	TriggerConnections []string `json:"trigger_connections"`
 	// Queues: galsync's queues (galsync.Queues()).
 	Queues []string `json:"queues"`
+	// TriggeredQueues: the queues a function.json's serviceBusTrigger
+	// listens on; the others are only sent to and read by galsync itself.
+	TriggeredQueues []string `json:"triggered_queues"`
 	// Containers: the store's containers at the default log retention.
 	Containers map[string]codeContainer `json:"containers"`
 }
@@ -58,6 +61,15 @@ func readCodeFacts(t *testing.T) codeFacts {
 		Containers:         map[string]codeContainer{},
 	}
 	sort.Strings(f.Queues)
+	triggered := map[string]bool{}
+	for _, bindings := range functionBindings(t) {
+		for _, b := range bindings {
+			if q, ok := b["queueName"].(string); ok && b["type"] == "serviceBusTrigger" {
+				triggered[q] = true
+			}
+		}
+	}
+	f.TriggeredQueues = sortedSet(triggered)
 	for _, c := range cosmos.Containers(cosmos.DefaultLogTTL) {
 		f.Containers[c.Name] = codeContainer{PartitionKey: c.PartitionKeyPath, DefaultTTLSeconds: int64(c.DefaultTTL / time.Second)}
 	}
