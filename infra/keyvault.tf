@@ -38,7 +38,8 @@ resource "azurerm_key_vault" "certificates" {
   sku_name            = "standard"
 
   # Access by Azure roles only (no access policies); deleting a certificate
-  # by mistake stays recoverable.
+  # by mistake stays recoverable for 90 days (and so does the vault, whose
+  # name stays taken that long after a destroy).
   rbac_authorization_enabled    = true
   purge_protection_enabled      = true
   soft_delete_retention_days    = 90
