@@ -74,9 +74,9 @@ clean:
 
 # Deployment (docs/deploy.md). package: dist/app (host.json, the linux/amd64
 # handler binary and every function folder) and dist/galsync.zip.
-# infra-check: terraform fmt -check and validate on infra/, offline, with
-# providers built from the module proxy and cached in
-# $XDG_CACHE_HOME (or ~/.cache)/galsync/tf-providers (first run ~13 min).
+# infra-check: terraform fmt -check, validate and test (mock providers) on
+# infra/, offline, with providers built from the module proxy and cached in
+# $XDG_CACHE_HOME (or ~/.cache)/galsync/tf-providers (first run ~16 min).
 .PHONY: package infra-check
 package:
 	$(GO) run ./infra/packaging -out dist

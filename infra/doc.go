@@ -6,6 +6,8 @@
 // containers are the store adapter's.
 //
 // `make infra-check` (scripts/infra-check.sh) validates the configuration
-// itself against the providers' schemas; infra/packaging builds the package
-// the Function App runs.
+// itself against the providers' schemas and runs tests/*.tftest.hcl with
+// mock providers, which hold the planned values to tests/testdata/code.json:
+// the facts of the code that codefacts_test.go writes down and keeps
+// current. infra/packaging builds the package the Function App runs.
 package infra

@@ -60,15 +60,37 @@ resource "azurerm_service_plan" "main" {
   location                     = azurerm_resource_group.main.location
   os_type                      = "Linux"
   sku_name                     = local.service_plan_sku
-  maximum_elastic_worker_count = var.hosting_plan == "premium" ? var.premium_maximum_workers : null
+  maximum_elastic_worker_count = var.hosting_plan == "premium" ? var.maximum_instance_count : null
   tags                         = local.tags
+}
+
+# --- Scale and Graph's budget -----------------------------------------------------
+# docs/capacity.md has the arithmetic. Graph's write budget is per app per
+# target tenant; galsync's in-process pacer (shared/pace) splits it evenly
+# between the processes that may write at once, GALSYNC_MAX_INSTANCES:
+#   - Flex Consumption scales each function group on its own, and "the
+#     maximum instance count applies to on-demand instances in each
+#     per-function scale group ... Always ready instances aren't limited by
+#     the maximum instance count and don't count toward it"
+#     (https://learn.microsoft.com/azure/azure-functions/event-driven-scaling#limit-scale-out).
+#     Two groups write users in bulk: invite-worker and update-worker.
+#     delta-pull and the timers only read users; the HTTP group writes only
+#     for provision on demand, one user at a time, and is left out of the
+#     split so the bulk writers get the whole budget (a rare overshoot
+#     answers 429 with Retry-After, which the pacer honours).
+#   - Elastic Premium runs every function on every instance, at most the
+#     app's scale limit.
+locals {
+  graph_writer_groups  = 2
+  max_writer_instances = var.hosting_plan == "flex" ? local.graph_writer_groups * var.maximum_instance_count : var.maximum_instance_count
 }
 
 # --- App settings ---------------------------------------------------------------
 # Every app setting the app gets is listed in the app_settings_* locals
 # below, and nowhere else: infra/settings_test.go reads these blocks and
-# checks them against the settings the code reads (docs/deploy.md lists the
-# ones left to their defaults).
+# checks them against the settings the code reads, and
+# infra/tests/galsync.tftest.hcl checks the planned values (docs/deploy.md
+# lists the ones left to their defaults).
 locals {
   servicebus_fqdn = trimsuffix(trimprefix(azurerm_servicebus_namespace.main.endpoint, "https://"), ":443/")
 
@@ -90,14 +112,18 @@ locals {
   webhook_urls = { for fn, route in local.webhook_routes : fn => "https://${local.app_hostname}/${local.route_prefix}/${route}" }
 
   app_settings_common = {
-    # Host storage over the managed identity. AzureWebJobsStorage itself is
-    # set empty on purpose: azurerm (issue hashicorp/terraform-provider-azurerm#29693)
-    # otherwise injects a key-less connection string that shadows the
-    # identity-based settings on Flex Consumption.
-    "AzureWebJobsStorage"              = ""
-    "AzureWebJobsStorage__accountName" = azurerm_storage_account.host.name
-    "AzureWebJobsStorage__credential"  = "managedidentity"
-    "AzureWebJobsStorage__clientId"    = azurerm_user_assigned_identity.app.client_id
+    # Host storage over the managed identity: the blob service URI (not
+    # __accountName, which "doesn't work when the storage account is in a
+    # sovereign cloud", and which the URI overrides where the provider adds
+    # it) with the user-assigned identity; Storage Blob Data Owner
+    # (identity.tf) "covers the basic needs of Functions host storage"
+    # (https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity).
+    # AzureWebJobsStorage itself is never set: an empty or key-less value is
+    # taken as a connection string and breaks the host
+    # (https://github.com/Azure/azure-functions-host/issues/11796).
+    "AzureWebJobsStorage__blobServiceUri" = azurerm_storage_account.host.primary_blob_endpoint
+    "AzureWebJobsStorage__credential"     = "managedidentity"
+    "AzureWebJobsStorage__clientId"       = azurerm_user_assigned_identity.app.client_id
 
     # Entra-authenticated telemetry (local authentication is off).
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING" = "ClientId=${azurerm_user_assigned_identity.app.client_id};Authorization=AAD"
@@ -111,6 +137,12 @@ locals {
     "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"        = "delta"
     "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION" = "base2_exponential_bucket_histogram"
 
+    # The other factor of the concurrency: host.json's maxConcurrentCalls,
+    # overridden by app setting
+    # (https://learn.microsoft.com/azure/azure-functions/functions-host-json#override-hostjson-values)
+    # so the pair is chosen in one place (docs/capacity.md).
+    "AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentCalls" = tostring(var.service_bus_max_concurrent_calls)
+
     # galsync itself (shared/config).
     "GALSYNC_TOPOLOGY"              = local.topology_json
     "GALSYNC_HOME_CLOUD"            = var.home_cloud
@@ -118,11 +150,14 @@ locals {
     "GALSYNC_STORE_BACKEND"         = "cosmos"
     "GALSYNC_DELTA_SCHEDULE"        = var.delta_schedule
     "GALSYNC_SUBSCRIPTION_SCHEDULE" = var.subscription_schedule
+    "GALSYNC_SWEEP_SCHEDULE"        = var.sweep_schedule
+    "GALSYNC_FULL_SYNC_SCHEDULE"    = var.full_sync_schedule
     "GALSYNC_NOTIFY_URL"            = var.change_notifications ? local.webhook_urls["graph-notify"] : ""
     "GALSYNC_LIFECYCLE_URL"         = var.change_notifications ? local.webhook_urls["graph-lifecycle"] : ""
     "GALSYNC_LOG_RETENTION"         = "${var.provisioning_log_retention_days * 24}h"
     "GALSYNC_LOG_LEVEL"             = var.log_level
     "GALSYNC_LOG_FORMAT"            = "json"
+    "GALSYNC_MAX_INSTANCES"         = tostring(local.max_writer_instances)
 
     # Identity-based connections, in the Functions spelling, so the Service
     # Bus trigger (function.json "connection": "GALSYNC_SERVICEBUS") and
@@ -138,7 +173,12 @@ locals {
   # Flex Consumption sets the runtime (custom) and the package location in
   # the site's functionAppConfig, and rejects FUNCTIONS_WORKER_RUNTIME,
   # FUNCTIONS_EXTENSION_VERSION and WEBSITE_RUN_FROM_PACKAGE as settings.
-  app_settings_flex = merge(local.app_settings_common, var.extra_app_settings)
+  # The telemetry connection string is a setting here (azurerm puts it in
+  # site_config for Premium). Cross-cloud certificates are Key Vault
+  # references (keyvault.tf).
+  app_settings_flex = merge(local.app_settings_common, {
+    "APPLICATIONINSIGHTS_CONNECTION_STRING" = azurerm_application_insights.main.connection_string
+  }, local.certificate_settings, var.extra_app_settings)
 
   # Elastic Premium runs the package from the blob container by URL, read
   # with the managed identity: no Azure Files content share (which would
@@ -146,59 +186,102 @@ locals {
   app_settings_premium = merge(local.app_settings_common, {
     "WEBSITE_RUN_FROM_PACKAGE"                     = "${azurerm_storage_account.host.primary_blob_endpoint}${azurerm_storage_container.package.name}/${var.package_blob_name}"
     "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID" = azurerm_user_assigned_identity.app.id
-  }, var.extra_app_settings)
+  }, local.certificate_settings, var.extra_app_settings)
 }
 
 # --- Function App: Flex Consumption (default) -----------------------------------
-resource "azurerm_function_app_flex_consumption" "main" {
+# The site is written through azapi, the ARM API itself, because azurerm's
+# azurerm_function_app_flex_consumption (5.2.0) cannot express a working
+# keyless app: it always adds an AzureWebJobsStorage connection string built
+# without a key, which shadows the identity-based settings
+# (https://github.com/hashicorp/terraform-provider-azurerm/issues/29693), and
+# it has no keyVaultReferenceIdentity, without which Key Vault references
+# resolve with a system-assigned identity the app does not have
+# (https://github.com/hashicorp/terraform-provider-azurerm/issues/28928;
+# https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#access-vaults-with-a-user-assigned-identity).
+# Microsoft.Web/sites 2023-12-01 is the first API version with
+# functionAppConfig (Flex Consumption's deployment, runtime and scale).
+resource "azapi_resource" "flex" {
   count = var.hosting_plan == "flex" ? 1 : 0
 
-  name                = local.app_name
-  resource_group_name = azurerm_resource_group.main.name
-  location            = azurerm_resource_group.main.location
-  service_plan_id     = azurerm_service_plan.main.id
-
-  # The custom handler: the host starts the binary named in host.json.
-  # `az functionapp list-flexconsumption-runtimes --location <region>
-  # --runtime custom` lists the versions a region accepts.
-  runtime_name    = "custom"
-  runtime_version = var.flex_custom_runtime_version
-
-  # Deployment storage, reached with the managed identity.
-  storage_container_type            = "blobContainer"
-  storage_container_endpoint        = "${azurerm_storage_account.host.primary_blob_endpoint}${azurerm_storage_container.package.name}"
-  storage_authentication_type       = "UserAssignedIdentity"
-  storage_user_assigned_identity_id = azurerm_user_assigned_identity.app.id
-
-  maximum_instance_count = var.flex_maximum_instance_count
-  instance_memory_in_mb  = var.flex_instance_memory_mb
-
-  https_only = true
-  # Deployments authenticate with Entra ID (az functionapp deployment),
-  # never with publishing-profile passwords.
-  webdeploy_publish_basic_authentication_enabled = false
+  type      = "Microsoft.Web/sites@2023-12-01"
+  name      = local.app_name
+  parent_id = azurerm_resource_group.main.id
+  location  = azurerm_resource_group.main.location
+  tags      = local.tags
 
   identity {
     type         = "UserAssigned"
     identity_ids = [azurerm_user_assigned_identity.app.id]
   }
 
-  app_settings = local.app_settings_flex
-
-  site_config {
-    application_insights_connection_string = azurerm_application_insights.main.connection_string
-    minimum_tls_version                    = "1.2"
+  body = {
+    kind = "functionapp,linux"
+    properties = {
+      serverFarmId = azurerm_service_plan.main.id
+      httpsOnly    = true
+      # Key Vault references (the cross-cloud certificates) resolve with the
+      # user-assigned identity.
+      keyVaultReferenceIdentity = azurerm_user_assigned_identity.app.id
+      functionAppConfig = {
+        # Deployment storage, reached with the managed identity.
+        deployment = {
+          storage = {
+            type  = "blobContainer"
+            value = "${azurerm_storage_account.host.primary_blob_endpoint}${azurerm_storage_container.package.name}"
+            authentication = {
+              type                           = "UserAssignedIdentity"
+              userAssignedIdentityResourceId = azurerm_user_assigned_identity.app.id
+            }
+          }
+        }
+        # The custom handler: the host starts the binary named in host.json.
+        # `az functionapp list-flexconsumption-runtimes --location <region>
+        # --runtime custom` lists the versions a region accepts.
+        runtime = {
+          name    = "custom"
+          version = var.flex_custom_runtime_version
+        }
+        scaleAndConcurrency = {
+          maximumInstanceCount = var.maximum_instance_count
+          instanceMemoryMB     = var.flex_instance_memory_mb
+          # The HTTP group answers Graph's notifications (3 s) and
+          # validation requests (10 s): an always-ready instance spares them
+          # a cold start (https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#always-ready-instances).
+          alwaysReady = var.http_always_ready_instances > 0 ? [{ name = "http", instanceCount = var.http_always_ready_instances }] : []
+        }
+      }
+      siteConfig = {
+        minTlsVersion = "1.2"
+        appSettings   = [for name in sort(keys(local.app_settings_flex)) : { name = name, value = local.app_settings_flex[name] }]
+      }
+    }
   }
 
-  tags = local.tags
+  response_export_values = ["properties.defaultHostName"]
 
   # The role assignments must exist before the host starts, or its first
   # start fails on storage and Service Bus.
   depends_on = [
     azurerm_role_assignment.host_storage,
     azurerm_role_assignment.queues,
+    azurerm_role_assignment.key_vault_secrets,
     azurerm_cosmosdb_sql_role_assignment.app,
   ]
+}
+
+# Deployments authenticate with Entra ID (az functionapp deployment), never
+# with publishing-profile passwords: basic authentication off for both
+# publishing endpoints.
+resource "azapi_resource" "flex_basic_auth" {
+  for_each = var.hosting_plan == "flex" ? toset(["scm", "ftp"]) : toset([])
+
+  type      = "Microsoft.Web/sites/basicPublishingCredentialsPolicies@2023-12-01"
+  name      = each.key
+  parent_id = azapi_resource.flex[0].id
+  body = {
+    properties = { allow = false }
+  }
 }
 
 # --- Function App: Elastic Premium (var.hosting_plan = "premium") ----------------
@@ -210,6 +293,12 @@ resource "azurerm_linux_function_app" "main" {
   location            = azurerm_resource_group.main.location
   service_plan_id     = azurerm_service_plan.main.id
 
+  # The provider adds AzureWebJobsStorage__accountName from these; the
+  # __blobServiceUri in app_settings_common takes precedence over it ("If
+  # this property is given explicitly, it will be honored over the
+  # AccountName property": StorageServiceUriOptions in
+  # https://github.com/Azure/azure-webjobs-sdk), which keeps sovereign clouds
+  # right.
   storage_account_name          = azurerm_storage_account.host.name
   storage_uses_managed_identity = true
   content_share_force_disabled  = true
@@ -233,10 +322,14 @@ resource "azurerm_linux_function_app" "main" {
       use_custom_runtime = true
     }
     application_insights_connection_string = azurerm_application_insights.main.connection_string
-    elastic_instance_minimum               = 1
-    pre_warmed_instance_count              = 1
-    minimum_tls_version                    = "1.2"
-    ftps_state                             = "Disabled"
+    # Always-ready instances (at least one on Elastic Premium) and the app's
+    # scale limit, which GALSYNC_MAX_INSTANCES follows
+    # (https://learn.microsoft.com/azure/azure-functions/event-driven-scaling#limit-scale-out).
+    elastic_instance_minimum  = max(1, var.http_always_ready_instances)
+    app_scale_limit           = var.maximum_instance_count
+    pre_warmed_instance_count = 1
+    minimum_tls_version       = "1.2"
+    ftps_state                = "Disabled"
   }
 
   tags = local.tags
@@ -244,12 +337,13 @@ resource "azurerm_linux_function_app" "main" {
   depends_on = [
     azurerm_role_assignment.host_storage,
     azurerm_role_assignment.queues,
+    azurerm_role_assignment.key_vault_secrets,
     azurerm_cosmosdb_sql_role_assignment.app,
   ]
 }
 
 locals {
   # Whichever of the two apps exists.
-  function_app_id               = one(concat(azurerm_function_app_flex_consumption.main[*].id, azurerm_linux_function_app.main[*].id))
-  function_app_default_hostname = one(concat(azurerm_function_app_flex_consumption.main[*].default_hostname, azurerm_linux_function_app.main[*].default_hostname))
+  function_app_id               = one(concat(azapi_resource.flex[*].id, azurerm_linux_function_app.main[*].id))
+  function_app_default_hostname = one(concat([for a in azapi_resource.flex : a.output.properties.defaultHostName], azurerm_linux_function_app.main[*].default_hostname))
 }

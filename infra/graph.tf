@@ -7,14 +7,18 @@
 # How galsync reaches each tenant (shared/identity):
 #   home tenant (var.home_tenant_id)    the managed identity itself; its Graph
 #                                       app roles are assigned here.
-#   partner tenant, same cloud          a multi-tenant app registration in the
+#   partner tenant, same Entra cloud    a multi-tenant app registration in the
 #                                       home tenant whose federated credential
 #                                       is the managed identity; the partner's
 #                                       admin consents to it (docs/deploy.md),
 #                                       which Terraform cannot do from here.
-#   tenant in another cloud             an app registration with a certificate
+#   tenant in another Entra cloud       an app registration with a certificate
 #                                       in that cloud (var.tenants[*].certificate);
-#                                       created by that cloud's admin.
+#                                       created by that cloud's admin; the
+#                                       certificate comes from keyvault.tf.
+# GCC High (usgov) and DoD (usgovdod) are one Entra cloud, Azure Government
+# (local.entra_cloud): the managed identity is a federated credential
+# between them.
 
 locals {
   # Microsoft Graph's application id: the same in every tenant and cloud.
@@ -34,7 +38,7 @@ locals {
 
   partner_tenants = {
     for name, t in var.tenants : name => t
-    if t.tenant_id != var.home_tenant_id && t.cloud == var.home_cloud
+    if t.tenant_id != var.home_tenant_id && local.entra_cloud[t.cloud] == local.home_entra_cloud
   }
 }
 
@@ -99,13 +103,16 @@ locals {
       t.tenant_id == var.home_tenant_id ? tomap({
         method                  = "managedIdentity"
         managedIdentityClientId = azurerm_user_assigned_identity.app.client_id
-        }) : t.cloud == var.home_cloud ? tomap({
+        }) : local.entra_cloud[t.cloud] == local.home_entra_cloud ? tomap({
         method                  = "federated"
         clientId                = azuread_application_registration.partner[name].client_id
         managedIdentityClientId = azurerm_user_assigned_identity.app.client_id
         }) : merge({
-        method          = "certificate"
-        clientId        = t.certificate.client_id
+        method   = "certificate"
+        clientId = t.certificate.client_id
+        }, t.certificate.key_vault_certificate != null ? {
+        certificateSetting = local.certificate_setting_names[name]
+        } : {
         certificatePath = t.certificate.certificate_path
         }, t.certificate.password_setting == null ? {} : {
         certificatePasswordSetting = t.certificate.password_setting

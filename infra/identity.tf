@@ -12,8 +12,10 @@ resource "azurerm_user_assigned_identity" "app" {
 }
 
 # Host storage: blob leases (timer schedules, singleton locks) and, on Flex
-# Consumption, the deployment container. Blob only: galsync uses no storage
-# queues or tables, so no queue or table role is granted.
+# Consumption, the deployment container. "The Storage Blob Data Owner role
+# covers the basic needs of Functions host storage"; queue rights are for
+# blob triggers, which galsync has none of, so no queue or table role is
+# granted (https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity).
 resource "azurerm_role_assignment" "host_storage" {
   scope                = azurerm_storage_account.host.id
   role_definition_name = "Storage Blob Data Owner"
@@ -21,16 +23,34 @@ resource "azurerm_role_assignment" "host_storage" {
   principal_type       = "ServicePrincipal"
 }
 
-# Service Bus, scoped to each queue rather than the namespace: every queue
-# is both sent to (graph-notify and the timers send pulls, delta-pull sends
-# invites, updates and follow-up pulls, invite-worker hands on to updates)
-# and received from by its trigger. Receiver covers peek-lock, complete,
-# abandon and lock renewal; nothing needs Manage (Data Owner).
+# Service Bus, scoped to each queue rather than the namespace.
+#   - A queue a function is triggered by (function.json "serviceBusTrigger"):
+#     Azure Service Bus Data Owner, the role the Functions docs name for a
+#     trigger besides Data Receiver
+#     (https://learn.microsoft.com/azure/azure-functions/functions-bindings-service-bus, "Grant permission to the identity")
+#     and the one holding Manage rights: "use Manage rights on resources for
+#     the most efficient scaling. With Listen rights scaling reverts to
+#     incremental scale because the queue or topic length can't be used to
+#     inform scaling decisions"
+#     (https://learn.microsoft.com/azure/azure-functions/functions-target-based-scaling#service-bus-queues-and-topics).
+#     The scale controller reads the queue length with the connection the
+#     trigger names, GALSYNC_SERVICEBUS, which galsync's own clients share;
+#     the role is scoped to those queues alone.
+#   - Any other queue ("parked": galsync sets messages aside there and lists
+#     and replays them): Data Sender + Data Receiver, galsync's least
+#     privilege (send; peek-lock, complete and the dead-letter subqueue)
+#     (https://learn.microsoft.com/azure/service-bus-messaging/service-bus-managed-service-identity).
 locals {
-  queue_roles = {
-    for pair in setproduct(keys(local.queues), ["Azure Service Bus Data Sender", "Azure Service Bus Data Receiver"]) :
-    "${pair[0]}/${pair[1]}" => { queue = pair[0], role = pair[1] }
-  }
+  triggered_queues = toset(flatten([
+    for f in fileset("${path.module}/../functions", "*/function.json") : [
+      for b in jsondecode(file("${path.module}/../functions/${f}")).bindings : b.queueName if b.type == "serviceBusTrigger"
+    ]
+  ]))
+  queue_roles = merge(
+    { for q in keys(local.queues) : "${q}/Azure Service Bus Data Owner" => { queue = q, role = "Azure Service Bus Data Owner" } if contains(local.triggered_queues, q) },
+    { for pair in setproduct([for q in keys(local.queues) : q if !contains(local.triggered_queues, q)], ["Azure Service Bus Data Sender", "Azure Service Bus Data Receiver"]) :
+    "${pair[0]}/${pair[1]}" => { queue = pair[0], role = pair[1] } },
+  )
 }
 
 resource "azurerm_role_assignment" "queues" {

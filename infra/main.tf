@@ -2,9 +2,10 @@
 # Service Bus queues between the functions and Cosmos DB as the store.
 # Files by concern:
 #   functions.tf   host storage, plan, Function App, Application Insights
-#   servicebus.tf  namespace and the pulls / invites / updates queues
+#   servicebus.tf  namespace and the pulls / invites / updates / parked queues
 #   cosmos.tf      account, database, containers of the store adapter
 #   identity.tf    the user-assigned managed identity and its Azure roles
+#   keyvault.tf    the Key Vault holding cross-cloud tenants' certificates
 #   graph.tf       Microsoft Graph permissions and partner app registrations
 #   variables.tf / outputs.tf / versions.tf
 
@@ -43,6 +44,12 @@ locals {
   }
   cloud = local.clouds[var.home_cloud]
 
+  # The Entra ID cloud each cloud signs in to: GCC High and DoD are both
+  # Azure Government (one sign-in host, one token-exchange audience, B2B as
+  # within one cloud); shared/galsync/clouds.go decides the same.
+  entra_cloud      = { public = "public", usgov = "usgov", usgovdod = "usgov", china = "china" }
+  home_entra_cloud = local.entra_cloud[var.home_cloud]
+
   # Globally unique names need a suffix. It is derived, not random, so the
   # configuration needs no provider beyond azurerm and azuread and a plan
   # is reproducible.
@@ -51,6 +58,7 @@ locals {
   storage_name     = substr(replace("st${var.name}${local.suffix}", "-", ""), 0, 24)
   servicebus_name  = "sb-${var.name}-${local.suffix}"
   cosmos_name      = "cosmos-${var.name}-${local.suffix}"
+  key_vault_name   = "kv${replace(var.name, "-", "")}${local.suffix}"
   identity_name    = "id-${var.name}"
   insights_name    = "appi-${var.name}"
   workspace_name   = "log-${var.name}"

@@ -62,3 +62,22 @@ check "webhook_hostname" {
     error_message = "The Function App's hostname is ${local.function_app_default_hostname}, not ${local.app_hostname}: set public_hostname = \"${local.function_app_default_hostname}\" and apply again so galsync registers the right webhook URLs."
   }
 }
+
+# Where to import the certificates of tenants in other clouds (docs/deploy.md).
+output "key_vault" {
+  value = length(azurerm_key_vault.certificates) == 0 ? null : {
+    name         = azurerm_key_vault.certificates[0].name
+    uri          = azurerm_key_vault.certificates[0].vault_uri
+    certificates = local.key_vault_certificates
+  }
+}
+
+# How Graph's write budget is shared (docs/capacity.md).
+output "graph_budget" {
+  value = {
+    max_instances                 = local.max_writer_instances
+    max_concurrent_calls          = var.service_bus_max_concurrent_calls
+    writes_per_second_per_tenant  = 20
+    writes_per_second_per_process = 20 / local.max_writer_instances
+  }
+}

@@ -1,5 +1,7 @@
 # Service Bus carries galsync's work between functions: pulls (one message
-# per direction, coalesced), invites and updates (one per user change).
+# per direction, coalesced), invites and updates (one per user change), and
+# parked (messages galsync sets aside after a permanent failure, listed and
+# replayed by `galsync dlq`).
 # The Functions host owns peek-lock, lock renewal and completion; the broker
 # dead-letters a message after max_delivery_count failed deliveries, which
 # is how invariant 7 (nothing silently dropped) holds in production.
@@ -41,6 +43,14 @@ locals {
       default_message_ttl = "P14D"
     }
     updates = {
+      lock_duration       = "PT1M"
+      duplicate_window    = "PT1H"
+      max_delivery_count  = var.max_delivery_count
+      default_message_ttl = "P14D"
+    }
+    # No function is triggered by it; the same settings as the work queues,
+    # so a replayed or re-parked message keeps its duplicate detection.
+    parked = {
       lock_duration       = "PT1M"
       duplicate_window    = "PT1H"
       max_delivery_count  = var.max_delivery_count

@@ -4,19 +4,20 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/galsync/galsync/shared/config"
-	"github.com/galsync/galsync/shared/cosmos"
 )
 
 // platformPrefixes are app settings for the Functions platform rather than
 // for galsync's code: the host's storage, runtime and package, and
 // telemetry (OTEL_: OpenTelemetry's standard settings, read by the host and
 // by shared/telemetry). docs/deploy.md lists them too.
-var platformPrefixes = []string{"FUNCTIONS_", "AzureWebJobsStorage", "APPLICATIONINSIGHTS_", "WEBSITE_", "OTEL_"}
+var platformPrefixes = []string{"FUNCTIONS_", "AzureWebJobsStorage", "APPLICATIONINSIGHTS_", "WEBSITE_", "AzureFunctionsJobHost__", "OTEL_"}
 
 func isPlatform(name string) bool {
 	for _, p := range platformPrefixes {
@@ -51,7 +52,10 @@ func functionBindings(t *testing.T) map[string][]map[string]any {
 	return out
 }
 
-var percentRef = regexp.MustCompile(`%([A-Za-z0-9_]+)%`)
+var (
+	percentRef  = regexp.MustCompile(`%([A-Za-z0-9_]+)%`)
+	listOfLocal = regexp.MustCompile(`^\[for name in sort\(keys\(local\.([A-Za-z0-9_]+)\)\) : \{ name = name, value = local\.([A-Za-z0-9_]+)\[name\] \}\]$`)
+)
 
 // hostResolved returns the settings the Functions host itself resolves from
 // function.json: %NAME% references (which have no default: a missing one
@@ -89,14 +93,21 @@ func infraSettings(t *testing.T) map[string]bool {
 			names[k] = true
 		}
 	}
-	uses := assignments(files, "app_settings")
-	if len(uses) == 0 || len(names) == 0 {
-		t.Fatalf("found no app_settings in the .tf files (%d uses, %d names)", len(uses), len(names))
+	// azurerm apps take a map (app_settings = local.app_settings_x); the
+	// azapi site a list built from one (appSettings = [for name in ...
+	// local.app_settings_x ...]).
+	uses := append(assignments(files, "app_settings"), assignments(files, "appSettings")...)
+	if len(uses) < 2 || len(names) == 0 {
+		t.Fatalf("found too few app settings in the .tf files (%d uses, %d names)", len(uses), len(names))
 	}
 	for _, u := range uses {
-		m := localRef.FindStringSubmatch(strings.TrimSpace(u.expr))
+		expr := strings.TrimSpace(u.expr)
+		m := localRef.FindStringSubmatch(expr)
+		if u.name == "appSettings" {
+			m = listOfLocal.FindStringSubmatch(expr)
+		}
 		if m == nil || !locals[m[1]] {
-			t.Errorf("%s: app_settings = %s; set app settings through the app_settings_* locals so this test sees them", u.file, strings.TrimSpace(u.expr))
+			t.Errorf("%s: %s = %s; set app settings through the app_settings_* locals so this test sees them", u.file, u.name, expr)
 		}
 	}
 	return names
@@ -131,17 +142,11 @@ func documentedInputs(t *testing.T) map[string]bool {
 // the code or is a platform setting.
 func TestAppSettingsMatchCode(t *testing.T) {
 	code := map[string]bool{}
-	// The store adapter reads its database name beside the connection.
-	for _, n := range append(append(config.SettingNames(), config.ConnectionSettingNames()...), cosmos.DatabaseSetting) {
+	facts := readCodeFacts(t)
+	for _, n := range append(append(facts.SettingsRead, facts.HostRefs...), facts.TriggerConnections...) {
 		code[n] = true
 	}
 	refs, connections := hostResolved(t)
-	for n := range refs {
-		code[n] = true
-	}
-	for c := range connections {
-		code[c] = true
-	}
 	infra := infraSettings(t)
 	docs := documentedInputs(t)
 
@@ -173,5 +178,37 @@ func TestAppSettingsMatchCode(t *testing.T) {
 		if !infra[c] && !infra[c+config.FullyQualifiedNamespace] {
 			t.Errorf("a function.json binding uses connection %s, but infra/ sets neither %s nor %s%s", c, c, c, config.FullyQualifiedNamespace)
 		}
+	}
+}
+
+// TestHostJSONConcurrencyMatchesInfra: host.json's maxConcurrentCalls, the
+// value infra/ sets through its app setting override, and the local host's
+// default are one number, so the capacity arithmetic (docs/capacity.md)
+// holds wherever galsync runs.
+func TestHostJSONConcurrencyMatchesInfra(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "host.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var host struct {
+		Extensions struct {
+			ServiceBus struct {
+				MaxConcurrentCalls int `json:"maxConcurrentCalls"`
+			} `json:"serviceBus"`
+		} `json:"extensions"`
+	}
+	if err := json.Unmarshal(b, &host); err != nil {
+		t.Fatalf("host.json: %v", err)
+	}
+	got := host.Extensions.ServiceBus.MaxConcurrentCalls
+	if want := variableDefault(t, "service_bus_max_concurrent_calls"); strconv.Itoa(got) != want {
+		t.Errorf("host.json maxConcurrentCalls is %d, variable service_bus_max_concurrent_calls defaults to %s", got, want)
+	}
+	f, ok := reflect.TypeOf(config.Settings{}).FieldByName("QueueConcurrency")
+	if !ok {
+		t.Fatal("config.Settings has no QueueConcurrency")
+	}
+	if local := f.Tag.Get("default"); local != strconv.Itoa(got) {
+		t.Errorf("the local host runs %s messages per queue by default (GALSYNC_QUEUE_CONCURRENCY), host.json %d", local, got)
 	}
 }

@@ -49,19 +49,23 @@ variable "tenants" {
   description = <<-EOT
     Tenants galsync reads from or writes to, keyed by the name directions use.
     How galsync signs in to each is derived: the home tenant with the managed
-    identity, other tenants in the home cloud through a federated app
-    registration this configuration creates, tenants in other clouds with a
-    certificate you provide (certificate = { client_id, certificate_path,
-    password_setting }).
+    identity, other tenants of the home Entra cloud through a federated app
+    registration this configuration creates (GCC High and DoD are one Entra
+    cloud), tenants of other clouds with a certificate of an app registered
+    there: certificate = { client_id, key_vault_certificate } names a
+    certificate you import into the Key Vault this configuration creates
+    (both plans), or { client_id, certificate_path, password_setting } a
+    file the platform loads (Elastic Premium only; docs/deploy.md).
   EOT
   type = map(object({
     tenant_id = string
     cloud     = string
     domain    = string
     certificate = optional(object({
-      client_id        = string
-      certificate_path = string
-      password_setting = optional(string)
+      client_id             = string
+      key_vault_certificate = optional(string)
+      certificate_path      = optional(string)
+      password_setting      = optional(string)
     }))
   }))
   validation {
@@ -72,9 +76,33 @@ variable "tenants" {
     condition     = alltrue([for t in var.tenants : contains(["public", "usgov", "usgovdod", "china"], t.cloud)])
     error_message = "Each tenant's cloud must be one of public, usgov, usgovdod, china."
   }
+  # A managed identity signs in only within its own Entra cloud; usgov (GCC
+  # High) and usgovdod (DoD) are one, Azure Government
+  # (https://learn.microsoft.com/entra/workload-id/workload-identity-federation-config-app-trust-managed-identity:
+  # "Accessing resources in another cloud is not supported").
   validation {
-    condition     = alltrue([for t in var.tenants : t.cloud == var.home_cloud || t.certificate != null])
-    error_message = "A tenant in another cloud than home_cloud needs certificate = { client_id, certificate_path }: a managed identity cannot reach across clouds."
+    condition = alltrue([
+      for t in var.tenants : lookup({ usgovdod = "usgov" }, t.cloud, t.cloud) == lookup({ usgovdod = "usgov" }, var.home_cloud, var.home_cloud) || t.certificate != null
+    ])
+    error_message = "A tenant in another Entra cloud than home_cloud needs certificate = { client_id, key_vault_certificate }: a managed identity cannot reach across clouds (usgov and usgovdod are one cloud, Azure Government)."
+  }
+  validation {
+    condition = alltrue([
+      for t in var.tenants : t.certificate == null || (try(t.certificate.key_vault_certificate, null) == null) != (try(t.certificate.certificate_path, null) == null)
+    ])
+    error_message = "A tenant's certificate names exactly one of key_vault_certificate (a certificate in the deployment's Key Vault) and certificate_path (a file the platform loads, Elastic Premium only)."
+  }
+  # Flex Consumption: "Loading certificates with the WEBSITE_LOAD_CERTIFICATES
+  # app setting is currently not supported"
+  # (https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#considerations),
+  # so no platform-loaded certificate file exists there.
+  validation {
+    condition     = var.hosting_plan == "premium" || alltrue([for t in var.tenants : try(t.certificate.certificate_path, null) == null])
+    error_message = "certificate_path needs hosting_plan = \"premium\": Flex Consumption does not load certificates (WEBSITE_LOAD_CERTIFICATES is not supported there). Use key_vault_certificate, which works on both plans."
+  }
+  validation {
+    condition     = alltrue([for t in var.tenants : try(t.certificate.key_vault_certificate, null) == null || can(regex("^[0-9A-Za-z-]{1,127}$", t.certificate.key_vault_certificate))])
+    error_message = "key_vault_certificate must be a Key Vault certificate name: 1-127 letters, digits and dashes."
   }
 }
 
@@ -89,6 +117,18 @@ variable "directions" {
     condition     = alltrue([for d in var.directions : contains(keys(var.tenants), d.source) && contains(keys(var.tenants), d.target)])
     error_message = "Every direction's source and target must be a key of var.tenants."
   }
+  # B2B across Microsoft clouds exists only between the commercial cloud and
+  # Azure Government, and between the commercial cloud and the China cloud
+  # (https://learn.microsoft.com/entra/external-id/cross-cloud-settings).
+  # galsync refuses the same pairs at start (shared/galsync/clouds.go).
+  validation {
+    condition = alltrue([
+      for d in var.directions : length(setsubtract(
+        toset([try(var.tenants[d.source].cloud, ""), try(var.tenants[d.target].cloud, "")]), ["public"])
+      ) < 2 || !contains([try(var.tenants[d.source].cloud, ""), try(var.tenants[d.target].cloud, "")], "china")
+    ])
+    error_message = "Direction(s) ${join(", ", [for d in var.directions : d.name if contains([try(var.tenants[d.source].cloud, ""), try(var.tenants[d.target].cloud, "")], "china") && anytrue([for c in [try(var.tenants[d.source].cloud, ""), try(var.tenants[d.target].cloud, "")] : contains(["usgov", "usgovdod"], c)])])} pair Azure Government (usgov, usgovdod) with china: those clouds cannot collaborate; B2B across clouds exists only between the commercial cloud and Azure Government, and between the commercial cloud and the China cloud."
+  }
 }
 
 # --- Hosting --------------------------------------------------------------------------
@@ -102,10 +142,41 @@ variable "hosting_plan" {
   }
 }
 
-variable "flex_maximum_instance_count" {
-  description = "Flex Consumption: most instances the app scales out to. Graph throttles per app per tenant, so more instances do not mean more throughput past a point."
+variable "maximum_instance_count" {
+  description = "Most instances the app scales out to: on Flex Consumption per function group (invite-worker, update-worker, delta-pull and the HTTP group each scale on their own), on Elastic Premium for the whole app. Graph's write budget per tenant is split between the instances that write (GALSYNC_MAX_INSTANCES), so more instances do not mean more throughput: see docs/capacity.md."
   type        = number
-  default     = 20
+  default     = 2
+  validation {
+    condition     = var.maximum_instance_count >= 1 && var.maximum_instance_count <= 1000 && floor(var.maximum_instance_count) == var.maximum_instance_count
+    error_message = "maximum_instance_count must be a whole number from 1 to 1000."
+  }
+}
+
+variable "http_always_ready_instances" {
+  description = "Instances kept running for the HTTP functions (graph-notify, graph-lifecycle answer Graph within 3 s and 10 s): Flex Consumption's always-ready count of the \"http\" group, Elastic Premium's always-ready minimum (at least 1 there). 0 on Flex lets the group scale to zero and pay cold starts."
+  type        = number
+  default     = 1
+  validation {
+    condition     = var.http_always_ready_instances >= 0 && var.http_always_ready_instances <= 20 && floor(var.http_always_ready_instances) == var.http_always_ready_instances
+    error_message = "http_always_ready_instances must be a whole number from 0 to 20."
+  }
+}
+
+variable "service_bus_max_concurrent_calls" {
+  description = "Messages each Service Bus-triggered function runs at once per instance (host.json extensions.serviceBus.maxConcurrentCalls, overridden through an app setting so Terraform holds both factors of the concurrency). With GALSYNC_MAX_INSTANCES it must fit Graph's write budget: see docs/capacity.md."
+  type        = number
+  default     = 8
+  # Every message waiting for the tenant's write budget holds its lock: all
+  # writer instances' concurrent messages (GALSYNC_MAX_INSTANCES x this)
+  # must be served by 20 writes/s (3,000 per 2.5 min per app per tenant,
+  # https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits)
+  # within half the 1-minute lock of invites and updates: at most 600.
+  validation {
+    condition = var.service_bus_max_concurrent_calls >= 1 && floor(var.service_bus_max_concurrent_calls) == var.service_bus_max_concurrent_calls && var.service_bus_max_concurrent_calls * (
+      var.hosting_plan == "flex" ? 2 * var.maximum_instance_count : var.maximum_instance_count
+    ) <= 600
+    error_message = "service_bus_max_concurrent_calls x GALSYNC_MAX_INSTANCES (Flex: 2 x maximum_instance_count; Premium: maximum_instance_count) must be at most 600: Graph's 20 writes/s per tenant serve that many waiting messages in 30 s, half their lock (docs/capacity.md)."
+  }
 }
 
 variable "flex_custom_runtime_version" {
@@ -128,12 +199,6 @@ variable "premium_sku" {
     condition     = contains(["EP1", "EP2", "EP3"], var.premium_sku)
     error_message = "premium_sku must be EP1, EP2 or EP3."
   }
-}
-
-variable "premium_maximum_workers" {
-  description = "Elastic Premium: most instances the plan scales out to."
-  type        = number
-  default     = 5
 }
 
 variable "package_blob_name" {
@@ -202,6 +267,18 @@ variable "subscription_schedule" {
   default     = "0 */30 * * * *"
 }
 
+variable "sweep_schedule" {
+  description = "GALSYNC_SWEEP_SCHEDULE: six-field NCRONTAB of sweep-timer (every linked guest compared with its desired state)."
+  type        = string
+  default     = "0 30 2 * * *"
+}
+
+variable "full_sync_schedule" {
+  description = "GALSYNC_FULL_SYNC_SCHEDULE: six-field NCRONTAB of full-sync-timer (a fresh full round of each source)."
+  type        = string
+  default     = "0 30 3 * * 0"
+}
+
 variable "change_notifications" {
   description = "Give galsync its webhook URLs (GALSYNC_NOTIFY_URL, GALSYNC_LIFECYCLE_URL) so it subscribes to Graph change notifications. false: the delta timer alone keeps directions in sync."
   type        = bool
@@ -219,12 +296,24 @@ variable "log_level" {
 }
 
 variable "extra_app_settings" {
-  description = "Further GALSYNC_* app settings, for the tunables docs/deploy.md lists as inputs (GALSYNC_PULL_BUDGET...)."
+  description = "Further app settings: GALSYNC_* tunables docs/deploy.md lists as inputs (GALSYNC_PULL_BUDGET...), and the platform settings it names (WEBSITE_LOAD_CERTIFICATES on Elastic Premium, AzureFunctionsJobHost__* host.json overrides). Settings infra/ manages itself are refused."
   type        = map(string)
   default     = {}
   validation {
-    condition     = alltrue([for k in keys(var.extra_app_settings) : startswith(k, "GALSYNC_")])
-    error_message = "extra_app_settings holds GALSYNC_* settings only; platform settings are managed in functions.tf."
+    condition = alltrue([
+      for k in keys(var.extra_app_settings) : startswith(k, "GALSYNC_") || k == "WEBSITE_LOAD_CERTIFICATES" || startswith(k, "AzureFunctionsJobHost__")
+    ])
+    error_message = "extra_app_settings holds GALSYNC_* settings, WEBSITE_LOAD_CERTIFICATES and AzureFunctionsJobHost__* overrides only; host storage, telemetry, runtime and package settings are managed in functions.tf."
+  }
+  # Flex Consumption does not load certificates
+  # (https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#considerations).
+  validation {
+    condition     = var.hosting_plan == "premium" || !contains(keys(var.extra_app_settings), "WEBSITE_LOAD_CERTIFICATES")
+    error_message = "WEBSITE_LOAD_CERTIFICATES is not supported on Flex Consumption; use a tenant's key_vault_certificate."
+  }
+  validation {
+    condition     = !contains(keys(var.extra_app_settings), "GALSYNC_MAX_INSTANCES") && !contains(keys(var.extra_app_settings), "AzureFunctionsJobHost__extensions__serviceBus__maxConcurrentCalls")
+    error_message = "GALSYNC_MAX_INSTANCES and maxConcurrentCalls follow maximum_instance_count and service_bus_max_concurrent_calls; set those variables instead."
   }
 }
 

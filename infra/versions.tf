@@ -16,6 +16,13 @@ terraform {
       source  = "hashicorp/azuread"
       version = "3.7.0"
     }
+    # The Flex Consumption site (functions.tf says why). 1.15.0: the newest
+    # release the Go module proxy serves, so `make infra-check` builds and
+    # validates against this very version.
+    azapi = {
+      source  = "Azure/azapi"
+      version = "1.15.0"
+    }
   }
 }
 
@@ -33,4 +40,9 @@ provider "azurerm" {
 provider "azuread" {
   tenant_id   = var.home_tenant_id
   environment = local.cloud.azuread_environment
+}
+
+provider "azapi" {
+  subscription_id = var.subscription_id
+  environment     = local.cloud.azurerm_environment
 }

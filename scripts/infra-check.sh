@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# make infra-check: `terraform fmt -check` and `terraform validate` on infra/,
-# offline, then proof that validate catches a schema error.
+# make infra-check: `terraform fmt -check`, `terraform validate` and
+# `terraform test` (mock providers) on infra/, offline, then proof that
+# validate catches a schema error.
 #
 # No provider registry is reachable from these machines, so the providers are
 # built from the Go module proxy (pinned below), cached outside the repository
 # and handed to Terraform through a CLI config with dev_overrides:
 #   - azurerm: the real provider, built from source (~10 min cold, ~330 MB).
+#   - azapi: the real provider, v1.15.0 (the newest the proxy serves), built
+#     inside its downloaded module with its vendored dependencies (~3 min cold).
 #   - azuread: the module proxy refuses terraform-provider-azuread past v1.6.0,
 #     so a schema-only stand-in (infra/check/schemastub) serves azuread 3.7.0's
 #     schemas for the resources infra/ uses; see its main.go.
@@ -21,6 +24,8 @@ set -euo pipefail
 # 5.2.0 release that versions.tf pins.
 AZURERM_MODULE=github.com/hashicorp/terraform-provider-azurerm
 AZURERM_VERSION=v1.44.1-0.20260824201233-fae580791926
+AZAPI_MODULE=github.com/Azure/terraform-provider-azapi
+AZAPI_VERSION=v1.15.0
 OPENTOFU_MODULE=github.com/opentofu/opentofu
 OPENTOFU_VERSION=v1.12.6
 
@@ -54,24 +59,34 @@ TF=${GALSYNC_TF_BIN:-}
 if [ -z "$TF" ]; then
 	TF=$(command -v terraform || command -v tofu || echo opentofu)
 fi
+# go_build_in_module DIR MODULE VERSION PKG OUT [GOFLAGS]: builds PKG inside
+# the downloaded module (so its replace directives and vendor directory
+# apply, which `go install pkg@version` ignores) into DIR/OUT, unless DIR
+# holds it already.
+go_build_in_module() {
+	local dir=$1 module=$2 version=$3 pkg=$4 out=$5 flags=${6:-}
+	[ -n "$(ls -A "$dir" 2>/dev/null)" ] && return 0
+	say "building $module@$version into $dir (slow the first time)"
+	local src tmp
+	src=$(GOFLAGS= go mod download -json "$module@$version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	[ -d "$src" ] || { echo "infra-check: FAIL: could not download $module@$version" >&2; exit 1; }
+	tmp=$(mktemp -d "$CACHE/.build.XXXXXX")
+	(cd "$src" && GOFLAGS=$flags go build -trimpath -o "$tmp/$out" "$pkg")
+	mkdir -p "$(dirname "$dir")" && rm -rf "$dir" && mv "$tmp" "$dir"
+}
+
 if [ "$TF" = opentofu ]; then
-	# OpenTofu's go.mod has a replace directive, which `go install pkg@version`
-	# refuses: build inside the downloaded module instead, so it applies.
 	tofu_dir=$CACHE/opentofu/$OPENTOFU_VERSION
-	if [ -z "$(ls -A "$tofu_dir" 2>/dev/null)" ]; then
-		say "building OpenTofu $OPENTOFU_VERSION into $tofu_dir (slow the first time)"
-		src=$(GOFLAGS= go mod download -json "$OPENTOFU_MODULE@$OPENTOFU_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-		[ -d "$src" ] || { echo "infra-check: FAIL: could not download $OPENTOFU_MODULE@$OPENTOFU_VERSION" >&2; exit 1; }
-		tmp=$(mktemp -d "$CACHE/.build.XXXXXX")
-		(cd "$src" && GOFLAGS= go build -trimpath -o "$tmp/tofu" ./cmd/tofu)
-		mkdir -p "$(dirname "$tofu_dir")" && rm -rf "$tofu_dir" && mv "$tmp" "$tofu_dir"
-	fi
+	go_build_in_module "$tofu_dir" "$OPENTOFU_MODULE" "$OPENTOFU_VERSION" ./cmd/tofu tofu
 	TF=$tofu_dir/tofu
 fi
 
 # --- providers ---
 AZURERM_DIR=$CACHE/azurerm/$AZURERM_VERSION
 go_install "$AZURERM_DIR" "$AZURERM_MODULE@$AZURERM_VERSION"
+
+AZAPI_DIR=$CACHE/azapi/$AZAPI_VERSION
+go_build_in_module "$AZAPI_DIR" "$AZAPI_MODULE" "$AZAPI_VERSION" . terraform-provider-azapi -mod=mod
 
 STUB_SRC=$INFRA/check/schemastub
 stub_hash=$(cat "$STUB_SRC"/go.mod "$STUB_SRC"/go.sum "$STUB_SRC"/*.go "$STUB_SRC"/*.json | sha256sum | cut -c1-16)
@@ -86,6 +101,7 @@ provider_installation {
   dev_overrides {
     "hashicorp/azurerm" = "$AZURERM_DIR"
     "hashicorp/azuread" = "$AZUREAD_DIR"
+    "azure/azapi"       = "$AZAPI_DIR"
   }
   direct {}
 }
@@ -116,9 +132,23 @@ fi
 awk '/Warning: Provider development overrides are in effect/ {skip=1} skip && /^releases\.$/ {skip=0; next}
      !skip && !/^Success!|^as shown above\.$|^$/' "$WORK/out"
 
-# --- 3. validate must catch a schema error ---
-# An unknown argument in an azurerm resource (checked against the real
-# provider) and in an azuread resource (checked against the stand-in).
+# --- 3. terraform test: the plan itself, against mock providers ---
+# infra/tests/*.tftest.hcl apply the configuration to mock providers (no
+# Azure, no tenant) and assert what would be deployed: app settings against
+# the settings the code reads (infra/tests/testdata/code.json, kept current
+# by infra/settings_test.go), roles, queues, containers, the refusals.
+say "test infra/ (mock providers)"
+if ! TF_DATA_DIR="$WORK/data-test" "$TF" -chdir="$INFRA" test -no-color >"$WORK/out" 2>&1; then
+	cat "$WORK/out" >&2
+	echo "infra-check: FAIL: terraform test" >&2
+	exit 1
+fi
+grep -E '^(tests/|  run |Success!|Failure!)' "$WORK/out" | sed 's/^/  /'
+
+# --- 4. validate must catch a schema error ---
+# An unknown argument in an azurerm and an azapi resource (checked against
+# the real providers) and in an azuread resource (checked against the
+# stand-in).
 # The copy keeps infra/'s place beside host.json and functions/.
 inject() { # inject FILE RESOURCE-HEADER
 	local copy=$WORK/broken
@@ -147,5 +177,6 @@ PY
 }
 inject servicebus.tf 'resource "azurerm_servicebus_queue" "main" {'
 inject graph.tf 'resource "azuread_application_federated_identity_credential" "partner" {'
+inject functions.tf 'resource "azapi_resource" "flex" {'
 
 say "ok"

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/syncplan"
 )
 
 const goodTopology = `{
@@ -148,7 +149,7 @@ func TestGraphBudgetSettings(t *testing.T) {
 	t.Setenv("GALSYNC_MAX_INSTANCES", "0")
 	_, err = LoadSettings()
 	for _, want := range []string{"GALSYNC_GRAPH_BUDGET_MARGIN: must be between 0 and 0.9", "GALSYNC_GRAPH_BUDGET_SCALE: must be greater than 0",
-		"GALSYNC_MAX_INSTANCES: must be between 1 and 1000"} {
+		"GALSYNC_MAX_INSTANCES: must be between 1 and 2000"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
@@ -172,5 +173,66 @@ func TestTopologyGraphBudget(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
+	}
+}
+
+// twoCloudTopology is a source tenant in cloud src syncing to a target in
+// cloud tgt, each signed in with a certificate.
+func twoCloudTopology(src, tgt galsync.Cloud) string {
+	return strings.NewReplacer("SRC", string(src), "TGT", string(tgt)).Replace(`{
+ "tenants": [
+  {"name":"gcch","tenantId":"11111111-1111-1111-1111-111111111111","cloud":"SRC","domain":"a.onmicrosoft.us",
+   "auth":{"method":"certificate","clientId":"33333333-3333-3333-3333-333333333333","certificatePath":"/a.pem"}},
+  {"name":"other","tenantId":"22222222-2222-2222-2222-222222222222","cloud":"TGT","domain":"b.onmicrosoft.com",
+   "auth":{"method":"certificate","clientId":"33333333-3333-3333-3333-333333333333","certificatePath":"/b.pem"}}
+ ],
+ "directions": [
+  {"name":"out","source":"gcch","target":"other","inviteRedirectUrl":"https://myapps.microsoft.com","deprovision":{"action":"none"}}
+ ]
+}`)
+}
+
+// TestImpossibleCloudPairRefused: Azure Government (GCC High, DoD) and the
+// China cloud cannot collaborate, so a direction between them is a
+// configuration error that names the pair and the reason.
+func TestImpossibleCloudPairRefused(t *testing.T) {
+	for _, pair := range [][2]galsync.Cloud{{galsync.CloudUSGov, galsync.CloudChina}, {galsync.CloudUSGovDoD, galsync.CloudChina}, {galsync.CloudChina, galsync.CloudUSGov}} {
+		_, err := ParseTopology([]byte(twoCloudTopology(pair[0], pair[1])), galsync.CloudPublic, nil)
+		if err == nil {
+			t.Fatalf("%s → %s accepted", pair[0], pair[1])
+		}
+		for _, want := range []string{"directions[0] (out): source gcch and target other", string(pair[0]), string(pair[1]), "cannot collaborate", "Azure Government"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s → %s: error lacks %q:\n%v", pair[0], pair[1], want, err)
+			}
+		}
+	}
+}
+
+// TestGovernmentPairIsOneCloud: GCC High and DoD tenants are both in Azure
+// Government, where B2B works as within one cloud, so the direction is
+// accepted and invitations go to mail by default, as in any one cloud
+// (the UPN is only needed across clouds).
+func TestGovernmentPairIsOneCloud(t *testing.T) {
+	topo, err := ParseTopology([]byte(twoCloudTopology(galsync.CloudUSGov, galsync.CloudUSGovDoD)), galsync.CloudUSGov, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := topo.Direction("out")
+	rules, err := syncplan.Compile(d, !galsync.SameEntraCloud(galsync.CloudUSGov, galsync.CloudUSGovDoD))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := galsync.SourceUser{ID: "u1", Attributes: map[string]any{"mail": "ada@contoso.us", "userPrincipalName": "ada@contoso.onmicrosoft.us"}}
+	if got := rules.InviteAddress(u.Attributes); got != "ada@contoso.us" {
+		t.Errorf("GCC High → DoD invites %q, want the mail address", got)
+	}
+	// Commercial → GCC High is across clouds: the UPN.
+	rules, err = syncplan.Compile(d, !galsync.SameEntraCloud(galsync.CloudPublic, galsync.CloudUSGov))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rules.InviteAddress(u.Attributes); got != "ada@contoso.onmicrosoft.us" {
+		t.Errorf("commercial → GCC High invites %q, want the UPN", got)
 	}
 }

@@ -56,6 +56,12 @@ type Settings struct {
 	// QueueConcurrency is how many messages of each queue the local host
 	// runs at once (host.json sets it under the Functions host).
 	QueueConcurrency int `envconfig:"QUEUE_CONCURRENCY" default:"8"`
+	// MaxInstances is the most galsync processes that may write to one
+	// target tenant at the same time; Graph's budget per tenant is split
+	// between them (budget per instance = tenant budget / MaxInstances).
+	// infra/ derives it from the plan's maximum instance count
+	// (docs/capacity.md); a single local process is 1.
+	MaxInstances int `envconfig:"MAX_INSTANCES" default:"1"`
 	// DeltaSchedule is the delta-timer's six-field NCRONTAB; function.json
 	// refers to it as %GALSYNC_DELTA_SCHEDULE%.
 	DeltaSchedule string `envconfig:"DELTA_SCHEDULE" default:"0 */5 * * * *"`
@@ -108,10 +114,6 @@ type Settings struct {
 	// GraphBudgetScale multiplies every documented limit and its window: 1
 	// for Microsoft Graph, the tenant simulator's throttle scale for it.
 	GraphBudgetScale float64 `envconfig:"GRAPH_BUDGET_SCALE" default:"1"`
-	// MaxInstances is the most instances the Functions host runs (infra
-	// sets it from the plan's maximum instance count): each instance paces
-	// itself to 1/MaxInstances of every tenant's budget.
-	MaxInstances int `envconfig:"MAX_INSTANCES" default:"1"`
 	// GraphMaxWait bounds how long a worker waits for a tenant's Graph
 	// budget; past it the message is put off (scheduled for when the
 	// budget has room) so the worker can serve other tenants meanwhile.
@@ -121,13 +123,14 @@ type Settings struct {
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
 }
 
+// maxWriterInstances bounds GALSYNC_MAX_INSTANCES: Flex Consumption's
+// highest maximum instance count (1,000 per function group) times the two
+// function groups that write to Graph (docs/capacity.md).
+const maxWriterInstances = 2000
+
 // maxNotifyCoalesceWindow bounds GALSYNC_NOTIFY_COALESCE_WINDOW: Graph
 // expects changes to show within seconds.
 const maxNotifyCoalesceWindow = 10 * time.Second
-
-// maxInstances is Flex Consumption's ceiling on an app's maximum instance
-// count (learn.microsoft.com/azure/azure-functions/flex-consumption-plan).
-const maxInstances = 1000
 
 // absoluteHTTPURL reports whether s is an absolute http or https URL.
 func absoluteHTTPURL(s string) bool {
@@ -238,8 +241,9 @@ func (s Settings) Validate() error {
 	if s.GraphBudgetScale <= 0 || s.GraphBudgetScale > 1 {
 		bad("GRAPH_BUDGET_SCALE", "must be greater than 0 and at most 1 (1 is Microsoft's documented limits), got %v", s.GraphBudgetScale)
 	}
-	if s.MaxInstances < 1 || s.MaxInstances > maxInstances {
-		bad("MAX_INSTANCES", "must be between 1 and %d (the Functions plan's maximum instance count), got %d", maxInstances, s.MaxInstances)
+	// Flex Consumption allows at most 1,000 instances per function group.
+	if s.MaxInstances < 1 || s.MaxInstances > maxWriterInstances {
+		bad("MAX_INSTANCES", "must be between 1 and %d", maxWriterInstances)
 	}
 	switch strings.ToLower(s.LogLevel) {
 	case "debug", "info", "warn", "error":

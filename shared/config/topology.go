@@ -160,6 +160,11 @@ func validateDirection(t galsync.Topology, d galsync.Direction) []error {
 	if okS && okT && d.Source == d.Target {
 		errs = append(errs, errors.New("source and target are the same tenant"))
 	}
+	if okS && okT {
+		if err := galsync.B2BPairProblem(src.Cloud, tgt.Cloud); err != nil {
+			errs = append(errs, fmt.Errorf("source %s and target %s: %w", d.Source, d.Target, err))
+		}
+	}
 	switch d.UserType {
 	case "", "Guest", "Member":
 	default:
@@ -176,7 +181,7 @@ func validateDirection(t galsync.Topology, d galsync.Direction) []error {
 	if th := d.Deprovision.Threshold; th.Count < 0 || th.Percent < 0 || th.Percent > 100 {
 		errs = append(errs, errors.New("deprovision.threshold: count must be ≥ 0 and percent between 0 and 100"))
 	}
-	if _, err := syncplan.Compile(d, okS && okT && src.Cloud != tgt.Cloud); err != nil {
+	if _, err := syncplan.Compile(d, okS && okT && !galsync.SameEntraCloud(src.Cloud, tgt.Cloud)); err != nil {
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
 			errs = append(errs, j.Unwrap()...)
 		} else {

@@ -32,8 +32,8 @@ func managedIdentity(clientID string, opts Options) (*azidentity.ManagedIdentity
 // federated signs in as an app registration whose federated identity
 // credential trusts the app's user-assigned managed identity: the managed
 // identity's token for the cloud's token-exchange audience is the client
-// assertion. Validate has made sure the tenant is in the home cloud, the
-// only place that trust works.
+// assertion. Validate has made sure the tenant is in the home Entra cloud
+// (GCC High and DoD are one), the only place that trust works.
 func federated(t galsync.Tenant, hosts CloudHosts, opts Options) (azcore.TokenCredential, error) {
 	mi, err := managedIdentity(t.Auth.ManagedIdentityClientID, opts)
 	if err != nil {

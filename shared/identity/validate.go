@@ -8,7 +8,8 @@ import (
 )
 
 // Validate checks a tenant's authentication settings at configuration time,
-// for an app whose managed identity lives in the home cloud. It returns one
+// for an app whose managed identity lives in the home cloud. "Its own cloud"
+// below is its Entra ID cloud: usgov and usgovdod are one. It returns one
 // error per problem. The cloud names themselves are checked by shared/config.
 func Validate(t galsync.Tenant, home galsync.Cloud) []error {
 	a := t.Auth
@@ -17,7 +18,7 @@ func Validate(t galsync.Tenant, home galsync.Cloud) []error {
 	case "":
 		return []error{fmt.Errorf("method is missing (one of %s)", methodList)}
 	case galsync.AuthManagedIdentity:
-		if t.Cloud != home {
+		if !galsync.SameEntraCloud(t.Cloud, home) {
 			errs = append(errs, fmt.Errorf("method %s: a managed identity signs in only in its own cloud (%s), not in %s; use method %s",
 				a.Method, home, t.Cloud, galsync.AuthCertificate))
 		}
@@ -25,7 +26,11 @@ func Validate(t galsync.Tenant, home galsync.Cloud) []error {
 			errs = append(errs, fmt.Errorf("method %s does not use clientId; a user-assigned identity is chosen with managedIdentityClientId", a.Method))
 		}
 	case galsync.AuthFederated:
-		if t.Cloud != home {
+		// GCC High and DoD are one Entra cloud (galsync.SameEntraCloud):
+		// "Accessing resources in another tenant is supported. Accessing
+		// resources in another cloud is not supported."
+		// (https://learn.microsoft.com/entra/workload-id/workload-identity-federation-config-app-trust-managed-identity)
+		if !galsync.SameEntraCloud(t.Cloud, home) {
 			errs = append(errs, fmt.Errorf("method %s: a managed identity is a federated credential only within its own cloud (%s), and this tenant is in %s; use method %s instead",
 				a.Method, home, t.Cloud, galsync.AuthCertificate))
 		}

@@ -70,3 +70,35 @@ func TestIsGUID(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateGovernmentPair: GCC High and DoD are one Entra cloud (one
+// authority, one token-exchange audience), so an app in either signs in to
+// the other with its managed identity; commercial stays another cloud.
+func TestValidateGovernmentPair(t *testing.T) {
+	const app, mi = "33333333-3333-3333-3333-333333333333", "44444444-4444-4444-4444-444444444444"
+	federated := galsync.TenantAuth{Method: "federated", ClientID: app, ManagedIdentityClientID: mi}
+	for _, tt := range []struct {
+		home, tenant galsync.Cloud
+		auth         galsync.TenantAuth
+		wantErr      string
+	}{
+		{galsync.CloudUSGov, galsync.CloudUSGovDoD, federated, ""},
+		{galsync.CloudUSGovDoD, galsync.CloudUSGov, federated, ""},
+		{galsync.CloudUSGovDoD, galsync.CloudUSGov, galsync.TenantAuth{Method: "managedIdentity"}, ""},
+		{galsync.CloudUSGov, galsync.CloudPublic, federated, "federated credential only within its own cloud (usgov), and this tenant is in public"},
+	} {
+		errs := Validate(galsync.Tenant{Name: "t", Cloud: tt.tenant, Auth: tt.auth}, tt.home)
+		switch {
+		case tt.wantErr == "" && len(errs) > 0:
+			t.Errorf("home %s, tenant %s, %s: %v", tt.home, tt.tenant, tt.auth.Method, errs)
+		case tt.wantErr != "" && (len(errs) != 1 || !strings.Contains(errs[0].Error(), tt.wantErr)):
+			t.Errorf("home %s, tenant %s, %s: %v, want %q", tt.home, tt.tenant, tt.auth.Method, errs, tt.wantErr)
+		}
+	}
+	// Both use the Azure Government sign-in host and audience; only Graph differs.
+	gcch, _ := Hosts(galsync.CloudUSGov)
+	dod, _ := Hosts(galsync.CloudUSGovDoD)
+	if gcch.Authority != dod.Authority || gcch.TokenExchangeAudience != dod.TokenExchangeAudience || gcch.Graph == dod.Graph {
+		t.Errorf("GCC High %+v, DoD %+v: want one authority and audience, two Graph hosts", gcch, dod)
+	}
+}

@@ -33,7 +33,7 @@ func NewCatalog(t galsync.Topology) (Catalog, error) {
 		if d.UserType == "" {
 			d.UserType = "Guest"
 		}
-		rules, err := syncplan.Compile(d, src.Cloud != tgt.Cloud)
+		rules, err := syncplan.Compile(d, !galsync.SameEntraCloud(src.Cloud, tgt.Cloud))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("direction %s: %w", d.Name, err))
 			continue
