@@ -14,7 +14,7 @@ SOURCE_USERS ?= 300
 RUN_STAY    ?= 60s
 RUN_FLAGS   ?= --once --stay $(RUN_STAY) --progress 2s
 
-.PHONY: all build run test lint fmt-check vet staticcheck bench fuzz clean chromium
+.PHONY: all build run test test-azure lint fmt-check vet staticcheck bench fuzz clean chromium
 
 all: build
 
@@ -37,6 +37,12 @@ run: build
 
 test: lint chromium
 	$(GO) test -count=1 -timeout 40m ./...
+
+# Every core end-to-end scenario on the Azure backends too (Service Bus and
+# Cosmos DB test servers); make test runs them on the embedded backends and
+# runs one Azure smoke scenario plus the backends' conformance suites.
+test-azure:
+	GALSYNC_E2E_BACKENDS=embedded,azure $(GO) test -count=1 -timeout 60m ./cmd/galsync/
 
 lint: fmt-check vet staticcheck
 

@@ -37,6 +37,9 @@ type app struct {
 	deps   handlers.Deps
 	logger *slog.Logger
 	tel    *telemetry.Telemetry
+	// httpClient is Graph's and sign-in's; Close drops its idle
+	// connections, so a server shutting down does not wait for them.
+	httpClient *http.Client
 	// Operations.
 	provisioner *pipeline.Provisioner
 	planner     *pipeline.Planner
@@ -133,7 +136,7 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 	subs := &subscription.Manager{Graph: graphClient, Store: st, Tenants: subscription.SourceTenants(topo),
 		NotificationURL: settings.NotifyURL, LifecycleURL: settings.LifecycleURL, Now: now, Logger: logger}
 	deps.Subscriptions, deps.SubscriptionRecords, deps.NotifyCoalesceWindow = subs, st, settings.NotifyCoalesceWindow
-	a := &app{settings: settings, catalog: catalog, backends: b, tally: tally, deps: deps, logger: logger, tel: tel,
+	a := &app{settings: settings, catalog: catalog, backends: b, tally: tally, deps: deps, logger: logger, tel: tel, httpClient: httpClient,
 		provisioner: &pipeline.Provisioner{Directions: catalog, Store: st, Source: graphClient, Graph: graphClient, Now: now,
 			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Logger: logger},
 		planner:       &pipeline.Planner{Directions: catalog, Store: b.store, Graph: graphClient},
@@ -145,11 +148,15 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 	return a, nil
 }
 
-// Close flushes the telemetry and closes the backends.
+// Close flushes the telemetry, closes the backends and drops the idle
+// connections: a connection the transport opened but never used looks new
+// to the server, which then waits up to 5 s for it when it shuts down.
 func (a *app) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return errors.Join(a.tel.Shutdown(ctx), a.backends.Close())
+	err := errors.Join(a.tel.Shutdown(ctx), a.backends.Close())
+	a.httpClient.CloseIdleConnections()
+	return err
 }
 
 // queueDepths reports each work queue's depth to the queue-depth gauge:
