@@ -156,6 +156,11 @@ type Attention struct {
 	Refused         map[string]RefusedAttribute `json:"refused,omitempty"`
 	Conflicts       int                         `json:"conflicts,omitempty"`
 	ConflictSamples []string                    `json:"conflictSamples,omitempty"`
+	// Drifted and Missing are what the last sweep found: guests that
+	// differed from their desired state (sent for repair), and linked
+	// guests the target no longer had (invited again).
+	Drifted int `json:"drifted,omitempty"`
+	Missing int `json:"missing,omitempty"`
 }
 
 // RefusedAttribute counts the users one attribute is refused for.

@@ -211,7 +211,7 @@ func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, index 
 		return fmt.Errorf("sweep %s: %w", d.Name, err)
 	}
 	res.Missing, res.Conflicts, res.Finished = len(missing), len(conflicts), true
-	if err := s.recordAttention(ctx, d); err != nil {
+	if err := s.recordAttention(ctx, d, *res); err != nil {
 		return err
 	}
 	if err := s.Store.DeleteRound(ctx, d.Name, round); err != nil {
@@ -225,8 +225,8 @@ func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, index 
 
 // recordAttention keeps, on the direction's state, what the links say needs
 // an operator: refused attributes and conflicts. The status page shows it.
-func (s *Sweeper) recordAttention(ctx context.Context, d *Direction) error {
-	att := galsync.Attention{Refused: map[string]galsync.RefusedAttribute{}, At: s.Now()}
+func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, res SweepResult) error {
+	att := galsync.Attention{Refused: map[string]galsync.RefusedAttribute{}, At: s.Now(), Drifted: res.Drifted, Missing: res.Missing}
 	err := s.Store.ListLinks(ctx, d.Name, func(l galsync.Link) error {
 		if l.State == galsync.LinkConflict {
 			att.Conflicts++

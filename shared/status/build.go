@@ -130,6 +130,7 @@ func attention(d directionInputs) Attention {
 	since := time.Time{}
 	if at := d.state.Attention; at != nil {
 		a.CountedAt, a.Conflicts, since = at.At.UTC(), at.Conflicts, at.At
+		a.Drifted, a.Missing = at.Drifted, at.Missing
 		for attr, r := range at.Refused {
 			a.Refused[attr] = RefusedAttribute{Users: r.Users, Message: redact(r.Message)}
 		}

@@ -16,7 +16,7 @@
 //	  "healthy": false,                    // every direction "ok" and no errors
 //	  "summary": {"directions": 2, "ok": 1, "warning": 0, "paused": 1},
 //	  "queues": [                          // the whole deployment, every direction
-//	    {"queue": "pulls", "active": {"count": 1}, "deadLettered": {"count": 0}},
+//	    {"queue": "pulls", "active": {"count": 1}, "deadLettered": {"count": 0}, "parked": {"count": 0}},
 //	    {"queue": "invites", "active": {"count": 10000, "atLeast": true}, "deadLettered": {"count": 2}},
 //	    {"queue": "updates", "active": {"count": 7}, "deadLettered": {"count": 0}, "error": "peek updates: ..."}
 //	  ],
@@ -35,7 +35,11 @@
 //	    },
 //	    "paused": {"since": "...", "ageSeconds": 3600, "reason": "...", "heldDeprovisions": 12}, // null: running
 //	    "subscription": {"id": "...", "expiresAt": "...", "expiresInSeconds": 86400, "renewedAt": "..."}, // null: none (timer only)
-//	    "queues": [{"queue": "invites", "active": {"count": 3}, "deadLettered": {"count": 0}}, ...],
+//	    "queues": [{"queue": "invites", "active": {"count": 3}, "deadLettered": {"count": 0}, "parked": {"count": 2}}, ...],
+//	    "attention": {                     // the last sweep's count, raised by the log since
+//	      "countedAt": "...", "conflicts": 1, "drifted": 20, "missing": 0,
+//	      "refused": {"jobTitle": {"users": 3, "message": "Invalid value specified for property 'jobTitle' ..."}}
+//	    },
 //	    "actions": {                       // provisioning log entries in the window
 //	      "total": 40,
 //	      "byAction": {"invite": {"success": 12, "failed": 1}, "skip": {"skipped": 27}},
@@ -186,6 +190,11 @@ type Attention struct {
 	CountedAt time.Time                   `json:"countedAt,omitzero"`
 	Refused   map[string]RefusedAttribute `json:"refused"`
 	Conflicts int                         `json:"conflicts"`
+	// Drifted and Missing are what the last sweep (at CountedAt) found:
+	// guests that differed from their desired state, and linked guests
+	// the target no longer had; both were sent for repair.
+	Drifted int `json:"drifted"`
+	Missing int `json:"missing"`
 }
 
 // RefusedAttribute is an attribute Graph refuses for some users.

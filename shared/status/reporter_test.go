@@ -480,3 +480,42 @@ func TestHumanDurations(t *testing.T) {
 		}
 	}
 }
+
+// What galsync parked is counted with the queue it came from, and what
+// needs an operator (refused attributes, conflicts, the last sweep's drift)
+// is reported from the last sweep and the log since.
+func TestParkedAndAttention(t *testing.T) {
+	st := healthy()
+	st.states[dirAB] = galsync.DirectionState{Direction: dirAB, Attention: &galsync.Attention{At: now.Add(-time.Hour),
+		Refused:   map[string]galsync.RefusedAttribute{"jobTitle": {Users: 3, Message: "Invalid value specified for property 'jobTitle'"}},
+		Conflicts: 1, Drifted: 20, Missing: 2}}
+	st.log = []galsync.LogEntry{
+		{Time: now.Add(-2 * time.Hour), Direction: dirAB, SourceUserID: "old", Action: galsync.ActionConflict, Outcome: galsync.OutcomeSkipped},
+		{Time: now.Add(-time.Minute), Direction: dirAB, SourceUserID: "u9", Action: galsync.ActionConflict, Outcome: galsync.OutcomeSkipped},
+		{Time: now.Add(-time.Minute), Direction: dirAB, SourceUserID: "u8", Action: galsync.ActionRefused, Outcome: galsync.OutcomeFailed,
+			Attributes: []string{"jobTitle"}, Reason: "Invalid value specified for property 'jobTitle' of resource 'User'."},
+	}
+	q := &fakeQueue{}
+	q.add(galsync.QueueParked, dirAB, 2)
+	for i := range q.msgs[galsync.QueueParked] {
+		q.msgs[galsync.QueueParked][i].Properties[queue.PropParkedFrom] = galsync.QueueInvites
+	}
+	rep := reporter(st, q).Report(t.Context())
+	d := rep.Directions[0]
+	if d.Name != dirAB {
+		t.Fatalf("first direction %s", d.Name)
+	}
+	if got := d.Queues[1]; got.Queue != galsync.QueueInvites || got.Parked.Count != 2 {
+		t.Errorf("invites depth %+v, want 2 parked", got)
+	}
+	a := d.Attention
+	if a.Refused["jobTitle"].Users != 4 || a.Conflicts != 2 || a.Drifted != 20 || a.Missing != 2 {
+		t.Errorf("attention = %+v, want jobTitle refused for 4, 2 conflicts, 20 drifted, 2 missing", a)
+	}
+	joined := strings.Join(d.Warnings, "\n")
+	for _, want := range []string{"2 messages from invites parked", "Graph refuses jobTitle for 4 users", "2 conflicts"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("warnings lack %q:\n%s", want, joined)
+		}
+	}
+}
