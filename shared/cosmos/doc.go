@@ -40,7 +40,16 @@
 // Records are stored under "value" as the domain encodes them, beside the
 // id and the fields the container is partitioned and queried by, so no
 // record field collides with Cosmos DB's own (Subscription has an "id").
-// Keys become item ids with / \ ? # and % escaped.
+// Keys become item ids with / \ ? # and % escaped (store.ItemID).
+//
+// # Limits
+//
+// Cosmos DB refuses an item over 2 MB (413), and an id over 255 characters
+// or a partition key value over 2 KB (400); mapError reports them as a
+// permanent *store.RefusedError of kind store.ErrTooLarge or
+// store.ErrInvalidKey, with Cosmos DB's code and message. The embedded
+// store refuses the same records, and the test server (patched, see
+// testserver/limits.js) answers as Cosmos DB does.
 //
 // # Consistency
 //

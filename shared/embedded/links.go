@@ -45,9 +45,13 @@ func (db *DB) PutLink(ctx context.Context, l galsync.Link) (galsync.Link, error)
 	if err != nil {
 		return l, fmt.Errorf("embedded: put link: %w", err)
 	}
+	data, err := encodeRecord(l, l.SourceUserID, l.Direction)
+	if err != nil {
+		return l, fmt.Errorf("embedded: put link %s/%s: %w", l.Direction, l.SourceUserID, err)
+	}
 	var etag string
 	err = db.bolt.Batch(func(tx *bolt.Tx) error {
-		etag, err = putVersioned(tx, bucketLinks, key, l.ETag, l)
+		etag, err = putVersioned(tx, bucketLinks, key, l.ETag, data)
 		return err
 	})
 	if err != nil {

@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"SubscriptionRace", testSubscriptionRace},
 		{"ListSubscriptions", testListSubscriptions},
 		{"Log", testLog},
+		{"CosmosLimits", testLimits},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
