@@ -12,6 +12,7 @@
 //	links          /direction      source user id     point read; ListLinks walks one direction
 //	rounds         /direction      round:page         the pages of one round of one direction
 //	state          /direction      direction          point read
+//	               (held pages)    held:first seq     ListHeld walks one direction (kind "held")
 //	subscriptions  /tenant         tenant             point read; ListSubscriptions (a handful)
 //	log            /direction      time.index.digest  QueryLog; entries expire (default TTL)
 //
