@@ -234,8 +234,16 @@ func testDeletionPolicyAndThreshold(t *testing.T, backend string) {
 			t.Errorf("direction state %+v, want paused with a reason", st)
 		}
 		held := map[string]bool{}
-		for _, it := range st.Held {
-			held[it.SourceUserID] = true
+		if err := db.store.ListHeld(context.Background(), direction, func(p galsync.HeldPage) error {
+			for _, it := range p.Items {
+				held[it.SourceUserID] = true
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if st.HeldCount != len(mass) {
+			t.Errorf("direction state counts %d held, want %d", st.HeldCount, len(mass))
 		}
 		for _, u := range mass {
 			if !held[u.ID] {

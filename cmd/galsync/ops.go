@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -346,6 +348,67 @@ Exit codes: 0 done (or shown), 1 failed or not paused, 2 bad usage or configurat
 Flags:
 `
 
+// heldShown is how many held deprovisions the review prints.
+const heldShown = 10
+
+// writeHeld prints a paused direction and the first held deprovisions; the
+// held items are read in a stream, so a pause of any size is shown in
+// bounded memory.
+func writeHeld(ctx context.Context, w io.Writer, ap *pipeline.Approval, st galsync.DirectionState) error {
+	var first []galsync.WorkItem
+	total := 0
+	err := ap.ListHeld(ctx, st, func(it galsync.WorkItem) error {
+		if len(first) < heldShown {
+			first = append(first, it)
+		}
+		total++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s is PAUSED since %s: %s\n", st.Direction, st.PausedAt.UTC().Format(time.RFC3339), st.PauseReason)
+	fmt.Fprintf(w, "held: %d deprovision(s)\n", total)
+	for _, it := range first {
+		fmt.Fprintf(w, "  %s  %s\n", it.SourceUserID, it.Reason)
+	}
+	if total > len(first) {
+		fmt.Fprintf(w, "  … and %d more (--json lists all)\n", total-len(first))
+	}
+	fmt.Fprintln(w, "run again with --yes to release them, or --discard --yes to drop them")
+	return nil
+}
+
+// writeHeldJSON prints the direction state as JSON with every held
+// deprovision under "held", written as they are read.
+func writeHeldJSON(ctx context.Context, w io.Writer, ap *pipeline.Approval, st galsync.DirectionState) error {
+	head := st
+	head.LegacyHeld = nil
+	data, err := json.MarshalIndent(head, "", "  ")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(bytes.TrimSuffix(data, []byte("\n}")))
+	bw.WriteString(",\n  \"held\": [")
+	sep := "\n    "
+	err = ap.ListHeld(ctx, st, func(it galsync.WorkItem) error {
+		item, err := json.Marshal(it)
+		if err != nil {
+			return err
+		}
+		bw.WriteString(sep)
+		bw.Write(item)
+		sep = ",\n    "
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
+}
+
 func approveCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := opFlags("approve", approveUsage, stderr)
 	direction := fs.String("direction", "", "the paused direction (required)")
@@ -369,19 +432,9 @@ func approveCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	if !*yes {
 		if *asJSON {
-			return writeJSON(stdout, st)
+			return writeHeldJSON(ctx, stdout, a.approval, st)
 		}
-		fmt.Fprintf(stdout, "%s is PAUSED since %s: %s\n", st.Direction, st.PausedAt.UTC().Format(time.RFC3339), st.PauseReason)
-		fmt.Fprintf(stdout, "held: %d deprovision(s)\n", len(st.Held))
-		for i, it := range st.Held {
-			if i == 10 {
-				fmt.Fprintf(stdout, "  … and %d more (--json lists all)\n", len(st.Held)-10)
-				break
-			}
-			fmt.Fprintf(stdout, "  %s  %s\n", it.SourceUserID, it.Reason)
-		}
-		fmt.Fprintln(stdout, "run again with --yes to release them, or --discard --yes to drop them")
-		return nil
+		return writeHeld(ctx, stdout, a.approval, st)
 	}
 	who := getenv("USER")
 	n, err := a.approval.Approve(ctx, *direction, who, *discard)

@@ -297,6 +297,16 @@ func TestApproveReleasesExactlyTheHeldBatch(t *testing.T) {
 	if err != nil || !strings.Contains(out, "PAUSED") || !strings.Contains(out, "held: 30 deprovision(s)") {
 		t.Fatalf("approve (review): err %v\n%s", err, out)
 	}
+	out, _, err = runCLI(t, "approve", "--direction", direction, "--json")
+	var review struct {
+		Direction string             `json:"direction"`
+		Paused    bool               `json:"paused"`
+		HeldCount int                `json:"heldCount"`
+		Held      []galsync.WorkItem `json:"held"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &review) != nil || !review.Paused || review.HeldCount != 30 || len(review.Held) != 30 {
+		t.Fatalf("approve --json (review): err %v, decoded %+v\n%s", err, review, out)
+	}
 	if n := len(h.guests()); n != 100 {
 		t.Fatalf("reviewing deleted guests: %d left", n)
 	}
@@ -350,8 +360,12 @@ func TestApproveReleasesExactlyTheHeldBatch(t *testing.T) {
 	}
 	h.withBackends(func(b *backends) {
 		st, err := b.store.GetDirectionState(context.Background(), direction)
-		if err != nil || st.Paused || len(st.Held) != 0 {
+		if err != nil || st.Paused || st.Held() != 0 {
 			t.Errorf("direction state after approval: %+v, %v", st, err)
+		}
+		left := 0
+		if err := b.store.ListHeld(context.Background(), direction, func(galsync.HeldPage) error { left++; return nil }); err != nil || left != 0 {
+			t.Errorf("held pages after approval: %d, %v; want none", left, err)
 		}
 	})
 	// The direction resumed: the next sync applies the later departure.

@@ -12,6 +12,7 @@
 //	links          /direction      source user id     point read; ListLinks walks one direction
 //	rounds         /direction      round:page         the pages of one round of one direction
 //	state          /direction      direction          point read
+//	               (held pages)    held:first seq     ListHeld walks one direction (kind "held")
 //	subscriptions  /tenant         tenant             point read; ListSubscriptions (a handful)
 //	log            /direction      time.index.digest  QueryLog; entries expire (default TTL)
 //
@@ -40,7 +41,16 @@
 // Records are stored under "value" as the domain encodes them, beside the
 // id and the fields the container is partitioned and queried by, so no
 // record field collides with Cosmos DB's own (Subscription has an "id").
-// Keys become item ids with / \ ? # and % escaped.
+// Keys become item ids with / \ ? # and % escaped (store.ItemID).
+//
+// # Limits
+//
+// Cosmos DB refuses an item over 2 MB (413), and an id over 255 characters
+// or a partition key value over 2 KB (400); mapError reports them as a
+// permanent *store.RefusedError of kind store.ErrTooLarge or
+// store.ErrInvalidKey, with Cosmos DB's code and message. The embedded
+// store refuses the same records, and the test server (patched, see
+// testserver/limits.js) answers as Cosmos DB does.
 //
 // # Consistency
 //

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/store"
 )
 
 // envelope is how a record is stored: the fields the container is
@@ -27,10 +27,6 @@ type envelope[T any] struct {
 	// ETag is read back from queries; writes leave it empty.
 	ETag string `json:"_etag,omitempty"`
 }
-
-// itemID escapes the characters Cosmos DB refuses in ids (/ \ ? #) and the
-// escape character itself, so every key maps to one valid id.
-var itemID = strings.NewReplacer("%", "%25", "/", "%2F", `\`, "%5C", "?", "%3F", "#", "%23").Replace
 
 // casRecords stores one ETag-guarded record type (cursor, link, direction
 // state, subscription) with the store port's contract: an empty ETag
@@ -64,7 +60,7 @@ func (r casRecords[T]) get(ctx context.Context, pk, key string) (T, error) {
 	if err := checkKey(pk, key); err != nil {
 		return zero, fmt.Errorf("cosmos: get %s: %w", r.name(pk, key), err)
 	}
-	resp, err := r.container.ReadItem(ctx, azcosmos.NewPartitionKeyString(pk), itemID(key), nil)
+	resp, err := r.container.ReadItem(ctx, azcosmos.NewPartitionKeyString(pk), store.ItemID(key), nil)
 	if err != nil {
 		return zero, mapError("get "+r.name(pk, key), err)
 	}
@@ -83,7 +79,7 @@ func (r casRecords[T]) put(ctx context.Context, v T) (T, error) {
 		return v, fmt.Errorf("cosmos: %s: %w", what, err)
 	}
 	etag := *r.etag(&v)
-	env := envelope[T]{ID: itemID(key), Value: v}
+	env := envelope[T]{ID: store.ItemID(key), Value: v}
 	if r.byTenant {
 		env.Tenant = pk
 	} else {

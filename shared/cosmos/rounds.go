@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/store"
 )
 
 // roundDoc stores one round page in the rounds container, partitioned by
@@ -24,7 +25,7 @@ type roundDoc struct {
 }
 
 func roundPageID(round string, page int) string {
-	return itemID(round) + ":" + strconv.Itoa(page)
+	return store.ItemID(round) + ":" + strconv.Itoa(page)
 }
 
 // SaveRoundPage creates or replaces the page (direction, round, page).

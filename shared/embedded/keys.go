@@ -15,6 +15,7 @@ import (
 //	subs      tenant                           → version + JSON Subscription
 //	links     direction \0 sourceUser          → version + JSON Link
 //	rounds    direction \0 round \0 page(8)    → JSON RoundPage
+//	held      direction \0 firstSeq(8)         → JSON HeldPage (held for approval)
 //	log       time(12) seq(8)                  → JSON LogEntry
 //	log.dir   direction \0 time(12) seq(8)     → (index into log)
 //	log.user  sourceUser \0 time(12) seq(8)    → (index into log)
@@ -28,11 +29,12 @@ var (
 	bucketSubs     = []byte("subs")
 	bucketLinks    = []byte("links")
 	bucketRounds   = []byte("rounds")
+	bucketHeld     = []byte("held")
 	bucketLog      = []byte("log")
 	bucketLogDir   = []byte("log.dir")
 	bucketLogUser  = []byte("log.user")
 
-	storeBuckets = [][]byte{bucketCursors, bucketDirState, bucketSubs, bucketLinks, bucketRounds, bucketLog, bucketLogDir, bucketLogUser}
+	storeBuckets = [][]byte{bucketCursors, bucketDirState, bucketSubs, bucketLinks, bucketRounds, bucketHeld, bucketLog, bucketLogDir, bucketLogUser}
 )
 
 const sep = "\x00"

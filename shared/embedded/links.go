@@ -45,9 +45,13 @@ func (db *DB) PutLink(ctx context.Context, l galsync.Link) (galsync.Link, error)
 	if err != nil {
 		return l, fmt.Errorf("embedded: put link: %w", err)
 	}
+	data, err := encodeRecord(l, l.SourceUserID, l.Direction)
+	if err != nil {
+		return l, fmt.Errorf("embedded: put link %s/%s: %w", l.Direction, l.SourceUserID, err)
+	}
 	var etag string
 	err = db.bolt.Batch(func(tx *bolt.Tx) error {
-		etag, err = putVersioned(tx, bucketLinks, key, l.ETag, l)
+		etag, err = putVersioned(tx, bucketLinks, key, l.ETag, data)
 		return err
 	})
 	if err != nil {
@@ -63,45 +67,61 @@ func (db *DB) ListLinks(ctx context.Context, direction string, fn func(galsync.L
 	if err != nil {
 		return fmt.Errorf("embedded: list links: %w", err)
 	}
+	err = walkPrefix(ctx, db, bucketLinks, prefix, func(k, v []byte) (galsync.Link, error) {
+		var l galsync.Link
+		etag, err := decodeVersioned(k, v, &l)
+		l.ETag = etag
+		return l, err
+	}, fn)
+	if err != nil {
+		return fmt.Errorf("embedded: list links %q: %w", direction, err)
+	}
+	return nil
+}
+
+// walkPrefix calls fn for every record of bucket whose key starts with
+// prefix, in key order, decoded by decode. It reads listChunk records per
+// read transaction and calls fn outside any, so fn may write to the store:
+// bbolt can deadlock when one goroutine holds a read transaction and opens
+// a write one. An error from fn is returned as it is.
+func walkPrefix[T any](ctx context.Context, db *DB, bucket, prefix []byte, decode func(k, v []byte) (T, error), fn func(T) error) error {
 	from := prefix
 	for {
 		if err := db.usable(ctx); err != nil {
-			return fmt.Errorf("embedded: list links %q: %w", direction, err)
+			return err
 		}
-		links, last, err := db.readLinks(prefix, from)
+		chunk, last, err := readChunk(db, bucket, prefix, from, decode)
 		if err != nil {
-			return fmt.Errorf("embedded: list links %q: %w", direction, err)
+			return err
 		}
-		for _, l := range links {
-			if err := fn(l); err != nil {
+		for _, r := range chunk {
+			if err := fn(r); err != nil {
 				return err
 			}
 		}
-		if len(links) < listChunk {
+		if len(chunk) < listChunk {
 			return nil
 		}
 		from = append(last, 0) // the smallest key after last
 	}
 }
 
-// readLinks reads up to listChunk links with prefix, from key from on, and
-// returns the last key read.
-func (db *DB) readLinks(prefix, from []byte) ([]galsync.Link, []byte, error) {
-	var links []galsync.Link
+// readChunk reads up to listChunk records with prefix, from key from on,
+// and returns the last key read.
+func readChunk[T any](db *DB, bucket, prefix, from []byte, decode func(k, v []byte) (T, error)) ([]T, []byte, error) {
+	var out []T
 	var last []byte
 	err := db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketLinks).Cursor()
-		for k, v := c.Seek(from); k != nil && bytes.HasPrefix(k, prefix) && len(links) < listChunk; k, v = c.Next() {
-			var l galsync.Link
-			etag, err := decodeVersioned(k, v, &l)
+		c := tx.Bucket(bucket).Cursor()
+		for k, v := c.Seek(from); k != nil && bytes.HasPrefix(k, prefix) && len(out) < listChunk; k, v = c.Next() {
+			r, err := decode(k, v)
 			if err != nil {
 				return err
 			}
-			l.ETag = etag
-			links = append(links, l)
+			out = append(out, r)
 			last = bytes.Clone(k)
 		}
 		return nil
 	})
-	return links, last, err
+	return out, last, err
 }

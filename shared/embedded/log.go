@@ -10,6 +10,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/store"
 )
 
 // The provisioning log is keyed by time then append sequence, so a walk is
@@ -41,6 +42,9 @@ func (db *DB) AppendLog(ctx context.Context, entries ...galsync.LogEntry) error 
 		data, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("embedded: append log: encode: %w", err)
+		}
+		if err := store.CheckGenerated(e.Direction, store.ItemSize("", e.Direction, len(data))); err != nil {
+			return fmt.Errorf("embedded: append log: %w", err)
 		}
 		stamped[i], vals[i] = e, data
 	}

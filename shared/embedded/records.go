@@ -123,9 +123,13 @@ func (db *DB) putRecord(ctx context.Context, bucket []byte, direction, etag stri
 	if err != nil {
 		return "", err
 	}
+	data, err := encodeRecord(v, direction, direction)
+	if err != nil {
+		return "", err
+	}
 	var next string
 	err = db.bolt.Update(func(tx *bolt.Tx) error {
-		next, err = putVersioned(tx, bucket, key, etag, v)
+		next, err = putVersioned(tx, bucket, key, etag, data)
 		return err
 	})
 	return next, err

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/store"
 )
 
 // SaveRoundPage creates or replaces the page (direction, round, page).
@@ -23,6 +25,11 @@ func (db *DB) SaveRoundPage(ctx context.Context, p galsync.RoundPage) error {
 	data, err := json.Marshal(p)
 	if err != nil {
 		return fmt.Errorf("embedded: save round page: encode: %w", err)
+	}
+	// Stored as the Cosmos DB backend stores it: id round:page.
+	id := store.ItemID(p.Round) + ":" + strconv.Itoa(p.Page)
+	if err := store.CheckItem(id, p.Direction, store.ItemSize(id, p.Direction, len(data))); err != nil {
+		return fmt.Errorf("embedded: save round page %s/%s/%d: %w", p.Direction, p.Round, p.Page, err)
 	}
 	key := append(prefix, intKey(p.Page)...)
 	err = db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketRounds).Put(key, data) })

@@ -13,7 +13,9 @@ import (
 
 // Send commits msgs to the queue before returning; a message whose id was
 // sent within the queue's duplicate detection window is dropped. Concurrent
-// senders share a commit.
+// senders share a commit. A message Service Bus would refuse (queue.CheckMessage:
+// an id over 128 characters, over 256 KB) fails the call before anything is
+// sent, as the Service Bus backend does.
 func (db *DB) Send(ctx context.Context, name string, msgs ...queue.Message) error {
 	q, err := db.queueNamed(name)
 	if err != nil {
@@ -27,6 +29,11 @@ func (db *DB) Send(ctx context.Context, name string, msgs ...queue.Message) erro
 	}
 	if len(msgs) == 0 {
 		return nil
+	}
+	for _, m := range msgs {
+		if err := queue.CheckMessage(m); err != nil {
+			return fmt.Errorf("embedded: send to %s: nothing was sent: %w", name, err)
+		}
 	}
 	now := db.now()
 	out := make([]storedMessage, len(msgs))

@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/store"
 )
 
 // A versioned record is stored as an 8-byte version followed by its JSON.
@@ -41,9 +42,24 @@ func decodeVersioned(key, raw []byte, v any) (string, error) {
 	return renderETag(binary.BigEndian.Uint64(raw)), nil
 }
 
-// putVersioned writes v at key if etag matches the stored version (empty
-// etag: only if there is no record) and returns the new ETag.
-func putVersioned(tx *bolt.Tx, bucket, key []byte, etag string, v any) (string, error) {
+// encodeRecord encodes v, the record stored under id in partition pk as
+// the Cosmos DB backend would store it, and refuses what Cosmos DB would.
+func encodeRecord(v any, id, pk string) ([]byte, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode record: %w", err)
+	}
+	id = store.ItemID(id)
+	if err := store.CheckItem(id, pk, store.ItemSize(id, pk, len(data))); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// putVersioned writes data (an encoded record) at key if etag matches the
+// stored version (empty etag: only if there is no record) and returns the
+// new ETag.
+func putVersioned(tx *bolt.Tx, bucket, key []byte, etag string, data []byte) (string, error) {
 	b := tx.Bucket(bucket)
 	cur := b.Get(key)
 	switch {
@@ -53,10 +69,6 @@ func putVersioned(tx *bolt.Tx, bucket, key []byte, etag string, v any) (string, 
 		return "", fmt.Errorf("record is gone: %w", galsync.ErrConflict)
 	case etag != "" && (len(cur) < versionLen || renderETag(binary.BigEndian.Uint64(cur)) != etag):
 		return "", fmt.Errorf("stale etag %s: %w", etag, galsync.ErrConflict)
-	}
-	data, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("encode record: %w", err)
 	}
 	version, err := b.NextSequence()
 	if err != nil {

@@ -134,17 +134,42 @@ type RoundPage struct {
 }
 
 // DirectionState is the operational state of a direction: paused by the
-// accidental-deletion threshold, and the deprovisioning held for approval.
+// accidental-deletion threshold, with the deprovisioning it holds for
+// approval. The held work items are records of their own in the store
+// (HeldPage), not part of this record: a mass deletion is what the pause
+// exists for, and 15,000 held items in one record were 2.46 MB, past
+// Cosmos DB's 2 MB per item.
 type DirectionState struct {
-	Direction   string     `json:"direction"`
-	Paused      bool       `json:"paused"`
-	PausedAt    time.Time  `json:"pausedAt,omitzero"`
-	PauseReason string     `json:"pauseReason,omitempty"`
-	Held        []WorkItem `json:"held,omitempty"`
+	Direction   string    `json:"direction"`
+	Paused      bool      `json:"paused"`
+	PausedAt    time.Time `json:"pausedAt,omitzero"`
+	PauseReason string    `json:"pauseReason,omitempty"`
+	// HeldCount is how many deprovisions the pause holds, as counted when
+	// it paused: the status page shows it without reading them.
+	HeldCount int `json:"heldCount,omitempty"`
+	// LegacyHeld is where a pause saved before held deprovisions had
+	// records of their own kept them; approving releases them too. Nothing
+	// writes it any more.
+	LegacyHeld []WorkItem `json:"held,omitempty"`
 	// Attention is what the last sweep found that needs an operator.
 	Attention *Attention `json:"attention,omitempty"`
 	UpdatedAt time.Time  `json:"updatedAt,omitzero"`
 	ETag      string     `json:"-"`
+}
+
+// Held counts the deprovisions a paused direction holds.
+func (s DirectionState) Held() int { return s.HeldCount + len(s.LegacyHeld) }
+
+// HeldPage is a page of the deprovisions a paused direction holds for
+// approval: one store record, its items in sequence order, small enough
+// for any backend (a few hundred KB).
+type HeldPage struct {
+	Direction string `json:"direction"`
+	// FirstSeq, the first item's sequence number, is the page's key: a
+	// round finished again after a crash holds the same items in the same
+	// pages, and saving them again replaces them.
+	FirstSeq int64      `json:"firstSeq"`
+	Items    []WorkItem `json:"items"`
 }
 
 // Attention is what needs an operator in a direction, as the last sweep

@@ -265,20 +265,40 @@ func mergeHeld(held, items []galsync.WorkItem) []galsync.WorkItem {
 }
 
 // pause holds a round's deprovisions for approval and stops the direction.
+// The held items go into pages of their own, keyed by their first sequence
+// number, before the pause is saved: a crash in between leaves the cursor
+// unsaved, so the round's end runs again and saves the same pages again.
 func (p *Puller) pause(ctx context.Context, d *Direction, items []galsync.WorkItem, live int, invocationID string) error {
 	now := p.Now()
 	reason := fmt.Sprintf("%d deprovisions in one round exceed the accidental-deletion threshold (count %d, percent %g of %d live guests); approve to release them",
 		len(items), d.Deprovision.Threshold.Count, d.Deprovision.Threshold.Percent, live)
+	items = mergeHeld(nil, items) // keeps the caller's sequence order
+	pages, err := heldPages(d.Name, items)
+	if err != nil {
+		return fmt.Errorf("delta-pull %s: pause: %w", d.Name, err)
+	}
+	for _, pg := range pages {
+		if err := p.Store.SaveHeld(ctx, pg); err != nil {
+			return fmt.Errorf("delta-pull %s: pause: hold deprovisions: %w", d.Name, err)
+		}
+	}
 	st, err := p.Store.GetDirectionState(ctx, d.Name)
 	if err != nil && !errors.Is(err, galsync.ErrNotFound) {
 		return fmt.Errorf("delta-pull %s: read direction state: %w", d.Name, err)
 	}
-	st.Direction, st.Paused, st.PausedAt, st.PauseReason, st.UpdatedAt = d.Name, true, now, reason, now
-	st.Held = mergeHeld(st.Held, items)
+	held := len(items)
+	if st.Paused {
+		// Paused already (two pulls finished the round at once): count
+		// what the pages hold now.
+		if held, err = countHeld(ctx, p.Store, d.Name); err != nil {
+			return fmt.Errorf("delta-pull %s: pause: %w", d.Name, err)
+		}
+	}
+	st.Direction, st.Paused, st.PausedAt, st.PauseReason, st.HeldCount, st.UpdatedAt = d.Name, true, now, reason, held, now
 	if _, err := p.Store.PutDirectionState(ctx, st); err != nil {
 		return fmt.Errorf("delta-pull %s: pause: %w", d.Name, err)
 	}
-	p.Logger.Warn("direction paused by the accidental-deletion threshold", "direction", d.Name, "held", len(items), "live", live)
+	p.Logger.Warn("direction paused by the accidental-deletion threshold", "direction", d.Name, "held", held, "live", live)
 	return p.Store.AppendLog(ctx, galsync.LogEntry{Time: now, Direction: d.Name, Action: galsync.ActionPause,
 		Outcome: galsync.OutcomeSkipped, Reason: reason, InvocationID: invocationID})
 }

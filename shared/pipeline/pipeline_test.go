@@ -311,7 +311,7 @@ func TestThresholdPausesWithoutDeleting(t *testing.T) {
 		t.Fatalf("paused direction wrote %+v", r.g.writes[before:])
 	}
 	st, err := r.db.GetDirectionState(context.Background(), "src-to-tgt")
-	if err != nil || !st.Paused || len(st.Held) != 3 {
+	if err != nil || !st.Paused || st.HeldCount != 3 {
 		t.Fatalf("state = %+v, %v", st, err)
 	}
 	if res := r.pull(); !res.Blocked {

@@ -86,7 +86,7 @@ func buildDirection(d directionInputs, in inputs, s Reporter) DirectionReport {
 	}
 	if d.state.Paused {
 		dr.Paused = &PauseStatus{Since: d.state.PausedAt.UTC(), AgeSeconds: seconds(in.now.Sub(d.state.PausedAt)),
-			Reason: redact(d.state.PauseReason), HeldDeprovisions: len(d.state.Held)}
+			Reason: redact(d.state.PauseReason), HeldDeprovisions: d.state.Held()}
 		if d.state.PausedAt.IsZero() {
 			dr.Paused.AgeSeconds = 0
 		}

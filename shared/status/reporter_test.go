@@ -105,7 +105,7 @@ func TestDirectionStateAndWarnings(t *testing.T) {
 				s.cursors[dirAB] = c
 				s.states[dirAB] = galsync.DirectionState{Direction: dirAB, Paused: true, PausedAt: now.Add(-3 * time.Hour),
 					PauseReason: "40 deprovisions in one round exceed the accidental-deletion threshold",
-					Held:        make([]galsync.WorkItem, 40)}
+					HeldCount:   40}
 			},
 			check: func(t *testing.T, d DirectionReport) {
 				p := d.Paused
@@ -401,7 +401,7 @@ func TestDirectionsOfCatalog(t *testing.T) {
 // The JSON keeps the shape the package documents.
 func TestJSONShape(t *testing.T) {
 	st := healthy()
-	st.states[dirAC] = galsync.DirectionState{Paused: true, PausedAt: now.Add(-time.Hour), PauseReason: "threshold", Held: make([]galsync.WorkItem, 2)}
+	st.states[dirAC] = galsync.DirectionState{Paused: true, PausedAt: now.Add(-time.Hour), PauseReason: "threshold", HeldCount: 2}
 	q := &fakeQueue{}
 	q.add(galsync.QueueInvites, dirAB, 3)
 	b, err := json.Marshal(reporter(st, q).Report(t.Context()))

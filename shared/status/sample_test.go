@@ -16,7 +16,7 @@ func sampleReport() Report {
 	st := healthy()
 	st.states[dirAC] = galsync.DirectionState{Direction: dirAC, Paused: true, PausedAt: now.Add(-47 * time.Minute),
 		PauseReason: "40 deprovisions in one round exceed the accidental-deletion threshold (count 25, percent 5 of 800 live guests); approve to release them",
-		Held:        make([]galsync.WorkItem, 40)}
+		HeldCount:   40}
 	c := st.cursors[dirAC]
 	c.UpdatedAt, c.DeltaObtainedAt, c.RoundStartedAt = now.Add(-47*time.Minute), now.Add(-52*time.Minute), now.Add(-52*time.Minute)
 	c.LastResyncAt, c.ResyncReason = now.Add(-30*time.Hour), "graph: delta in tenant contoso: 410 Gone: token expired"

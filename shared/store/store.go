@@ -32,6 +32,21 @@ type Store interface {
 	GetDirectionState(ctx context.Context, direction string) (galsync.DirectionState, error)
 	PutDirectionState(ctx context.Context, s galsync.DirectionState) (galsync.DirectionState, error)
 
+	// Held deprovisions are the work items a direction paused by its
+	// accidental-deletion threshold holds for approval, in pages of their
+	// own, so a pause of any size fits the store.
+	//
+	// SaveHeld creates or replaces the page (direction, first sequence
+	// number).
+	SaveHeld(ctx context.Context, p galsync.HeldPage) error
+	// ListHeld calls fn for every held page of a direction, in no set
+	// order; an error from fn stops the walk and is returned. fn may
+	// delete pages meanwhile (a walk may then miss others: walk again to
+	// see what is left).
+	ListHeld(ctx context.Context, direction string, fn func(galsync.HeldPage) error) error
+	// DeleteHeld deletes a held page; one that is gone is no error.
+	DeleteHeld(ctx context.Context, direction string, firstSeq int64) error
+
 	// GetSubscription reads the subscription record of a source tenant
 	// (by topology name); ListSubscriptions returns every one.
 	GetSubscription(ctx context.Context, tenant string) (galsync.Subscription, error)

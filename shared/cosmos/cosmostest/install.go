@@ -20,7 +20,7 @@ const DirEnv = "GALSYNC_COSMOS_TESTSERVER"
 const stampFile = npminstall.StampFile
 
 // installInputs are the files an install is made from.
-var installInputs = []string{"package.json", "package-lock.json", "patch-server.js"}
+var installInputs = []string{"package.json", "package-lock.json", "patch-server.js", "limits.js"}
 
 func serverDir() (string, error) {
 	dir := os.Getenv(DirEnv)

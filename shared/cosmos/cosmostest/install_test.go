@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// fakeCI stands in for npm ci: it lays out the two files of the package
-// that matter here, the CLI and the handler the patch fixes (as shipped),
-// after a random pause so racing installs finish in any order.
+// fakeCI stands in for npm ci: it lays out the files of the package that
+// matter here, the CLI and the handlers the patch changes (the lines it
+// changes, as shipped), after a random pause so racing installs finish in
+// any order.
 func fakeCI(_ context.Context, dir string) error {
 	lib := filepath.Join(dir, "node_modules", "@vercel", "cosmosdb-server", "lib")
 	if err := os.MkdirAll(filepath.Join(lib, "handler"), 0o755); err != nil {
@@ -25,7 +26,14 @@ func fakeCI(_ context.Context, dir string) error {
 		return err
 	}
 	shipped := "            if (data[path] !== clientKeys[i]) {\n"
-	return os.WriteFile(filepath.Join(lib, "handler", "read-document.js"), []byte(shipped), 0o644)
+	if err := os.WriteFile(filepath.Join(lib, "handler", "read-document.js"), []byte(shipped), 0o644); err != nil {
+		return err
+	}
+	var ops strings.Builder
+	for _, op := range []string{"createOperation", "replaceOperation", "upsertOperation"} {
+		fmt.Fprintf(&ops, "function %s(collection, input) {\n}\n", op)
+	}
+	return os.WriteFile(filepath.Join(lib, "handler", "_document-operations.js"), []byte(ops.String()), 0o644)
 }
 
 // testFolder copies the install inputs of the real testserver folder into
@@ -99,6 +107,17 @@ func checkInstall(t *testing.T, dir, digest string) {
 	}
 	if !strings.Contains(string(src), "if (!data || data[path] !== clientKeys[i]) {") {
 		t.Errorf("read-document.js is not patched:\n%s", src)
+	}
+	lib := filepath.Join(dir, "node_modules", "@vercel", "cosmosdb-server", "lib")
+	ops, err := os.ReadFile(filepath.Join(lib, "handler", "_document-operations.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(ops), `require("../galsync-limits")`); n != 3 {
+		t.Errorf("_document-operations.js calls the limits %d times, want 3 (create, replace, upsert):\n%s", n, ops)
+	}
+	if _, err := os.Stat(filepath.Join(lib, "galsync-limits.js")); err != nil {
+		t.Errorf("limits.js is not installed: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "old")); err == nil {
 		t.Error("the stale install is still in place")

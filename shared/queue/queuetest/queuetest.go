@@ -49,6 +49,7 @@ func Run(t *testing.T, newQueue NewQueue) {
 		{"ScheduledWaitsForItsTime", testScheduled},
 		{"ScheduledInThePastIsActive", testScheduledInThePast},
 		{"ScheduledDuplicateDetection", testScheduledDuplicate},
+		{"ServiceBusLimits", testLimits},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

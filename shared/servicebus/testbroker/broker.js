@@ -11,7 +11,10 @@
 //     "<queue>/$deadletterqueue" (addresses are case-insensitive);
 //   - sends, single or batched (message format 0x80013700), refused above
 //     --max-message-size, which is also announced on attach so the SDK
-//     sizes its batches;
+//     sizes its batches, with Service Bus's condition
+//     amqp:link:message-size-exceeded and text; a message id over 128
+//     characters refuses the whole transfer (Service Bus quotas), with
+//     amqp:not-allowed;
 //   - duplicate detection: a message id accepted within the window is
 //     dropped silently;
 //   - scheduled messages: a message sent with the annotation
@@ -70,6 +73,12 @@ const MAX_DELIVERY_REASON = 'MaxDeliveryCountExceeded';
 const SCHEDULED_ANNOTATION = 'x-opt-scheduled-enqueue-time';
 const STATE_ANNOTATION = 'x-opt-message-state';
 const STATE_SCHEDULED = 2;
+const MAX_MESSAGE_ID_LENGTH = 128;
+const SIZE_EXCEEDED = 'amqp:link:message-size-exceeded';
+// Service Bus does not document the condition it refuses a long message id
+// with; amqp:not-allowed is one azservicebus takes as final, as a refused
+// argument is (an unknown condition would have the SDK reconnect and retry).
+const NOT_ALLOWED = 'amqp:not-allowed';
 // setTimeout holds at most 2^31-1 ms; a later schedule waits in steps.
 const MAX_TIMER_MS = 0x7fffffff;
 const debug = process.env.GALSYNC_TESTBROKER_DEBUG ? (...a) => console.error('testbroker:', ...a) : () => {};
@@ -521,6 +530,25 @@ function decodeSent(context) {
     return {messages: sections.map((s) => amqpMessage.decode(s)), size: context.message.length};
 }
 
+// refuseSent is the error Service Bus answers a transfer it refuses, or
+// null: one larger than the link's maximum message size (the text is
+// Service Bus's), or one holding a message id longer than 128 characters
+// (JavaScript counts UTF-16 code units, as Service Bus does).
+function refuseSent(sent, delivery, maxMessageSize) {
+    if (sent.size > maxMessageSize) {
+        const description = `The received message (delivery-id:${delivery.id}, size:${sent.size} bytes) exceeds the limit (${maxMessageSize} bytes) currently allowed on the link.`;
+        return {condition: SIZE_EXCEEDED, description};
+    }
+    for (const msg of sent.messages) {
+        const id = msg.message_id === undefined ? '' : String(msg.message_id);
+        if (id.length > MAX_MESSAGE_ID_LENGTH) {
+            const description = `The message id of ${id.length} characters exceeds the limit of ${MAX_MESSAGE_ID_LENGTH} characters.`;
+            return {condition: NOT_ALLOWED, description};
+        }
+    }
+    return null;
+}
+
 // echoAttach answers an attach with the remote's addresses and settle
 // modes only: the SDK rejects an echo of the whole terminus.
 function echoAttach(link) {
@@ -606,9 +634,10 @@ function serve(broker) {
             delivery.update(true, amqpMessage.rejected({error: {condition: 'amqp:not-implemented', description: err.message}}).described());
             return;
         }
-        if (sent.size > broker.opts.maxMessageSize) {
-            const description = `The message of ${sent.size} bytes exceeds the limit of ${broker.opts.maxMessageSize} bytes.`;
-            delivery.update(true, amqpMessage.rejected({error: {condition: 'amqp:link:message-size-exceeded', description}}).described());
+        const refusal = refuseSent(sent, delivery, broker.opts.maxMessageSize);
+        if (refusal) {
+            debug('send refused', refusal.condition, refusal.description);
+            delivery.update(true, amqpMessage.rejected({error: refusal}).described());
             return;
         }
         for (const msg of sent.messages) broker.enqueue(node.entity, msg);

@@ -264,8 +264,9 @@ func populate(t *testing.T) *status.Reporter {
 	}
 	_, err = db.PutDirectionState(ctx, galsync.DirectionState{Direction: dirPaused, Paused: true, PausedAt: now.Add(-47 * time.Minute),
 		PauseReason: "40 deprovisions in one round exceed the accidental-deletion threshold (count 25, percent 0 of 812 live guests); approve to release them",
-		Held:        held, UpdatedAt: now.Add(-47 * time.Minute)})
+		HeldCount:   len(held), UpdatedAt: now.Add(-47 * time.Minute)})
 	must(err)
+	must(db.SaveHeld(ctx, galsync.HeldPage{Direction: dirPaused, FirstSeq: held[0].Seq, Items: held}))
 	_, err = db.PutSubscription(ctx, galsync.Subscription{Tenant: "contoso", TenantID: topo.Tenants[0].TenantID,
 		ID: "5f0b3c1e-6f5a-4f43-9c1d-8f2a7e3b9d10", Resource: "users", ChangeType: "updated,deleted",
 		NotificationURL: "https://galsync.example/api/notify?code=FUNCTION-KEY", ClientState: "CLIENT-STATE-SECRET",

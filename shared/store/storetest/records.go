@@ -70,7 +70,10 @@ func stateKind(s store.Store) casKind[galsync.DirectionState] {
 		sample: func(id string, n int) galsync.DirectionState {
 			return galsync.DirectionState{
 				Direction: id, Paused: n%2 == 1, PausedAt: at(n), PauseReason: fmt.Sprintf("%d deprovisions", n),
-				Held: []galsync.WorkItem{
+				HeldCount: n,
+				// A pause saved before held items had records of their
+				// own: still read back whole.
+				LegacyHeld: []galsync.WorkItem{
 					{Direction: id, SourceUserID: "s1", Seq: int64(n), Kind: galsync.WorkDeprovision, Reason: "deleted"},
 					{Direction: id, SourceUserID: "s2", Seq: int64(n + 1), Kind: galsync.WorkUpsert,
 						Source: snapshot(n)},

@@ -32,6 +32,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"SubscriptionRace", testSubscriptionRace},
 		{"ListSubscriptions", testListSubscriptions},
 		{"Log", testLog},
+		{"CosmosLimits", testLimits},
+		{"Held", testHeld},
+		{"HeldWhileDeleting", testHeldWhileDeleting},
+		{"HeldLimits", testHeldLimits},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
