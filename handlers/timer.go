@@ -28,7 +28,7 @@ func deltaTimer(d Deps) http.Handler {
 func sweepTimer(d Deps) http.Handler {
 	return directionTimer(d, FuncSweepTimer, "a sweep", func(dir string, now time.Time) (queue.Message, error) {
 		m, err := pipeline.SweepMessage(dir, "timer", now)
-		m.ID = pipeline.MessageID(fmt.Sprintf("sweep:%s:timer:%d", dir, now.Unix()/60))
+		m.ID = queue.FitID(fmt.Sprintf("sweep:%s:timer:%d", dir, now.Unix()/60))
 		return m, err
 	})
 }
@@ -40,7 +40,7 @@ func sweepTimer(d Deps) http.Handler {
 func fullSyncTimer(d Deps) http.Handler {
 	return directionTimer(d, FuncFullSyncTimer, "a full round", func(dir string, now time.Time) (queue.Message, error) {
 		m, err := pipeline.FullRoundMessage(dir, "timer", now)
-		m.ID = pipeline.MessageID(fmt.Sprintf("full:%s:timer:%d", dir, now.Unix()/60))
+		m.ID = queue.FitID(fmt.Sprintf("full:%s:timer:%d", dir, now.Unix()/60))
 		return m, err
 	})
 }

@@ -71,20 +71,22 @@ type Letter struct {
 	Queue string `json:"queue"`
 	// Origin is the queue a replay sends the message to: Queue, or the
 	// queue a parked message was parked from.
-	Origin         string    `json:"origin,omitempty"`
-	SequenceNumber int64     `json:"sequenceNumber"`
-	MessageID      string    `json:"messageId"`
-	Direction      string    `json:"direction,omitempty"`
-	SourceUser     string    `json:"sourceUser,omitempty"`
-	Reason         string    `json:"reason"`
-	Description    string    `json:"description,omitempty"`
-	LastError      string    `json:"lastError,omitempty"`
-	ReplayCount    int       `json:"replayCount"`
-	DeliveryCount  int       `json:"deliveryCount"`
-	EnqueuedAt     time.Time `json:"enqueuedAt,omitzero"`
-	Subject        string    `json:"subject,omitempty"`
-	ContentType    string    `json:"contentType,omitempty"`
-	CorrelationID  string    `json:"correlationId,omitempty"`
+	Origin         string `json:"origin,omitempty"`
+	SequenceNumber int64  `json:"sequenceNumber"`
+	MessageID      string `json:"messageId"`
+	// OriginalID is the id of the message a replayed copy was made from.
+	OriginalID    string    `json:"originalId,omitempty"`
+	Direction     string    `json:"direction,omitempty"`
+	SourceUser    string    `json:"sourceUser,omitempty"`
+	Reason        string    `json:"reason"`
+	Description   string    `json:"description,omitempty"`
+	LastError     string    `json:"lastError,omitempty"`
+	ReplayCount   int       `json:"replayCount"`
+	DeliveryCount int       `json:"deliveryCount"`
+	EnqueuedAt    time.Time `json:"enqueuedAt,omitzero"`
+	Subject       string    `json:"subject,omitempty"`
+	ContentType   string    `json:"contentType,omitempty"`
+	CorrelationID string    `json:"correlationId,omitempty"`
 	// Properties are the application properties, as stored.
 	Properties map[string]string `json:"properties,omitempty"`
 	// Body holds invite addresses: callers print it only when asked to.
@@ -100,7 +102,7 @@ func newLetter(mainQueue string, d queue.Delivery) Letter {
 		reason, description, origin = ReasonParked, d.Properties[queue.PropParkedReason], d.Properties[queue.PropParkedFrom]
 	}
 	return Letter{
-		Queue: mainQueue, Origin: origin, SequenceNumber: d.SequenceNumber, MessageID: d.ID,
+		Queue: mainQueue, Origin: origin, SequenceNumber: d.SequenceNumber, MessageID: d.ID, OriginalID: originalOf(d),
 		Direction: direction(d), SourceUser: d.Properties[queue.PropSourceUser],
 		Reason: Redact(reason), Description: Redact(description),
 		LastError: Redact(d.Properties[queue.PropLastError]), ReplayCount: replayCount(d),
@@ -148,11 +150,22 @@ func OriginalID(id string) string {
 	return id[:i]
 }
 
-// ReplayID is the message id of the replay-th copy of a message. It must
-// differ from the original's: the queue's duplicate detection remembers
-// that id and would drop the copy. It is the same for every attempt at one
-// replay, so a copy sent twice (a rerun after a crash) is dropped as a
-// duplicate within the window.
-func ReplayID(id string, replay int) string {
-	return OriginalID(id) + replaySuffix + strconv.Itoa(replay)
+// ReplayID is the message id of the replay-th copy of a message whose
+// original id is original. It must differ from the original's: the queue's
+// duplicate detection remembers that id and would drop the copy. It is the
+// same for every attempt at one replay, so a copy sent twice (a rerun after
+// a crash) is dropped as a duplicate within the window. A long id is fitted
+// into Service Bus's 128 characters (queue.FitID); the copy keeps the
+// original id in PropOriginalID.
+func ReplayID(original string, replay int) string {
+	return queue.FitID(OriginalID(original) + replaySuffix + strconv.Itoa(replay))
+}
+
+// originalOf is the id of the message d is a copy of (d's own id if it is
+// no copy).
+func originalOf(d queue.Delivery) string {
+	if o := d.Properties[queue.PropOriginalID]; o != "" {
+		return o
+	}
+	return OriginalID(d.ID)
 }

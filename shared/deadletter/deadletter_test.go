@@ -302,6 +302,7 @@ func testReplay(t *testing.T, b backend) {
 	copy1 := got[0]
 	wantProps := maps.Clone(keep.Properties)
 	wantProps[queue.PropReplayCount] = "1"
+	wantProps[queue.PropOriginalID] = keep.ID
 	if copy1.ID != keep.ID+"/replay-1" || !bytes.Equal(copy1.Body, keep.Body) || copy1.ContentType != keep.ContentType ||
 		copy1.Subject != keep.Subject || copy1.CorrelationID != keep.CorrelationID || !maps.Equal(copy1.Properties, wantProps) {
 		t.Errorf("copy %+v\nwant the original %+v with replay count 1 and id %s/replay-1", copy1.Message, keep, keep.ID)
@@ -511,6 +512,22 @@ func TestReplayID(t *testing.T) {
 	} {
 		if got := deadletter.ReplayID(tc.id, tc.n); got != tc.want {
 			t.Errorf("ReplayID(%q, %d) = %q, want %q", tc.id, tc.n, got, tc.want)
+		}
+	}
+}
+
+// A replayed copy of a message whose id is already as long as Service Bus
+// allows keeps within 128 characters, and still names its original.
+func TestReplayIDFitsServiceBus(t *testing.T) {
+	long := strings.Repeat("d", 63) + ":" + strings.Repeat("u", 36) + ":123456789:upsert/updates:invite:" + strings.Repeat("t", 36)
+	id := queue.FitID(long)
+	for n := 1; n <= 12; n++ {
+		got := deadletter.ReplayID(id, n)
+		if queue.IDLength(got) > queue.MaxMessageIDLength {
+			t.Fatalf("ReplayID(%d) has %d characters", n, queue.IDLength(got))
+		}
+		if got == deadletter.ReplayID(id, n+1) || got != deadletter.ReplayID(id, n) {
+			t.Fatalf("replay ids of %d are not distinct and stable", n)
 		}
 	}
 }

@@ -51,7 +51,7 @@ func (f Filter) Match(l Letter, now time.Time) bool {
 	if f.Direction != "" && l.Direction != f.Direction {
 		return false
 	}
-	if f.MessageID != "" && l.MessageID != f.MessageID && OriginalID(l.MessageID) != f.MessageID {
+	if f.MessageID != "" && l.MessageID != f.MessageID && l.OriginalID != f.MessageID && OriginalID(l.MessageID) != f.MessageID {
 		return false
 	}
 	if f.Reason != "" {

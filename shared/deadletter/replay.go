@@ -47,7 +47,7 @@ func Replay(ctx context.Context, q ReplayQueue, o ReplayOptions) (Report, error)
 				return false
 			}
 			taken++
-			it.Outcome, it.ReplayID = Pending, ReplayID(l.MessageID, l.ReplayCount+1)
+			it.Outcome, it.ReplayID = Pending, ReplayID(l.OriginalID, l.ReplayCount+1)
 			if o.DryRun {
 				it.Outcome = WouldReplay
 			}
@@ -113,7 +113,8 @@ func replayCopy(d queue.Delivery) queue.Message {
 	}
 	m := d.Message
 	m.ScheduledAt = time.Time{}
-	m.ID, m.Properties = ReplayID(d.ID, n), props
+	props[queue.PropOriginalID] = originalOf(d)
+	m.ID, m.Properties = ReplayID(originalOf(d), n), props
 	return m
 }
 

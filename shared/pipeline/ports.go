@@ -50,7 +50,7 @@ func WorkMessage(item galsync.WorkItem) (queue.Message, error) {
 		return queue.Message{}, fmt.Errorf("pipeline: encode work item: %w", err)
 	}
 	return queue.Message{
-		ID:          MessageID(item.MessageID()),
+		ID:          queue.FitID(item.MessageID()),
 		Body:        body,
 		ContentType: "application/json",
 		Subject:     item.Kind,
@@ -110,7 +110,7 @@ func SendHandOff(ctx context.Context, q queue.Sender, h *HandOffItem) error {
 	if err != nil {
 		return err
 	}
-	m.ID = MessageID(h.Item.MessageID() + "/" + h.Queue + ":" + h.Tag)
+	m.ID = queue.FitID(h.Item.MessageID() + "/" + h.Queue + ":" + h.Tag)
 	m.ScheduledAt = h.NotBefore
 	if err := q.Send(ctx, h.Queue, m); err != nil {
 		return fmt.Errorf("pipeline: hand %s's item to %s: %w", h.Item.SourceUserID, h.Queue, err)
@@ -126,7 +126,7 @@ func SweepMessage(direction, trigger string, now time.Time) (queue.Message, erro
 		return queue.Message{}, fmt.Errorf("pipeline: encode sweep request: %w", err)
 	}
 	return queue.Message{
-		ID:          MessageID(fmt.Sprintf("sweep:%s:%d", direction, now.UnixNano())),
+		ID:          queue.FitID(fmt.Sprintf("sweep:%s:%d", direction, now.UnixNano())),
 		Body:        body,
 		ContentType: "application/json",
 		Subject:     galsync.PullSweep,
@@ -150,7 +150,7 @@ func FullRoundMessage(direction, trigger string, now time.Time) (queue.Message, 
 		return queue.Message{}, fmt.Errorf("pipeline: encode full round request: %w", err)
 	}
 	return queue.Message{
-		ID:          MessageID(fmt.Sprintf("full:%s:%d", direction, now.UnixNano())),
+		ID:          queue.FitID(fmt.Sprintf("full:%s:%d", direction, now.UnixNano())),
 		Body:        body,
 		ContentType: "application/json",
 		Subject:     galsync.PullFull,

@@ -167,7 +167,7 @@ func (p *Puller) requestSweep(ctx context.Context, d *Direction, why string) err
 	if err != nil {
 		return err
 	}
-	m.ID = MessageID("sweep:" + d.Name + ":config:" + d.Rules.Fingerprint())
+	m.ID = queue.FitID("sweep:" + d.Name + ":config:" + d.Rules.Fingerprint())
 	if err := p.Queue.Send(ctx, galsync.QueuePulls, m); err != nil {
 		return fmt.Errorf("delta-pull %s: request a sweep: %w", d.Name, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/galsync/galsync/shared/deadletter"
+	"github.com/galsync/galsync/shared/embedded"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/queue"
 )
@@ -351,4 +353,136 @@ func (r *rig) peekAll(q string) []queue.Delivery {
 		r.t.Fatal(err)
 	}
 	return ds
+}
+
+// idCheckingSender refuses, as Service Bus does, a message id longer than
+// 128 characters, and records every id it sent.
+type idCheckingSender struct {
+	t    *testing.T
+	next queue.Sender
+	ids  []string
+}
+
+func (s *idCheckingSender) Send(ctx context.Context, q string, msgs ...queue.Message) error {
+	for _, m := range msgs {
+		if err := queue.CheckID(m.ID); err != nil {
+			s.t.Errorf("%s: %v (id %q)", q, err, m.ID)
+		}
+		s.ids = append(s.ids, m.ID)
+	}
+	return s.next.Send(ctx, q, msgs...)
+}
+
+// With a 63-character direction name (the longest the configuration
+// allows) every message id stays within Service Bus's 128 characters
+// through every hop: pull, invite, hand-off, retry, put-off, park, sweep
+// and a replay of what was parked.
+func TestMessageIDsFitServiceBusThroughEveryHop(t *testing.T) {
+	topo := testTopology("disable", galsync.Threshold{})
+	name := strings.Repeat("d", 63)
+	topo.Directions[0].Name = name
+	r := newRig(t, topo)
+	sender := &idCheckingSender{t: t, next: r.db}
+	r.p.Queue, r.sw.Queue = sender, sender
+	const user = "0a1b2c3d-4e5f-4a7b-8c9d-0e1f2a3b4c5d" // object ids are GUIDs
+	r.g.put(user, map[string]any{"mail": "long@src.example", "displayName": "Long", "jobTitle": "Engineer"})
+	ctx := context.Background()
+	if _, err := r.p.Pull(ctx, galsync.PullRequest{Direction: name}, "t"); err != nil {
+		t.Fatal(err)
+	}
+	rt := &Retrier{Queue: sender, Log: r.db, Policy: DefaultRetryPolicy(), Now: time.Now, Logger: r.p.Logger}
+	for round := 0; round < 10; round++ {
+		worked := false
+		for _, q := range []string{galsync.QueueInvites, galsync.QueueUpdates} {
+			ds, err := r.db.Receive(ctx, q, 10, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				worked = true
+				item, err := galsync.DecodeWorkItem(d.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var out Outcome
+				if q == galsync.QueueInvites {
+					out, err = r.inv.Handle(ctx, item, "t")
+				} else {
+					out, err = r.upd.Handle(ctx, item, "t")
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if out.HandOff != nil {
+					h := *out.HandOff
+					h.NotBefore = time.Time{}
+					if err := SendHandOff(ctx, sender, &h); err != nil {
+						t.Fatal(err)
+					}
+				}
+				// Every hop also fails once: a retry, a put-off and a park.
+				for _, cause := range []error{errors.New("503"), galsync.Defer(errors.New("budget"), time.Second),
+					galsync.Permanent(errors.New("400"))} {
+					if _, err := rt.Fail(ctx, q, d.Message, cause, "t"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := r.db.Complete(ctx, d); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if !worked {
+			break
+		}
+	}
+	// The sweep, and its continuation.
+	m, err := SweepMessage(name, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender.ids = append(sender.ids, m.ID)
+	if err := queue.CheckID(m.ID); err != nil {
+		t.Error(err)
+	}
+	r.sw.Budget = time.Nanosecond
+	req, _ := galsync.DecodePullRequest(m.Body)
+	if _, err := r.sw.Sweep(ctx, req, "t"); err != nil {
+		t.Fatal(err)
+	}
+	// A replay of what was parked, twice (a replay of a replayed copy).
+	for range 2 {
+		rep, err := deadletter.Replay(ctx, checkedQueue{DB: r.db, sender: sender}, deadletter.ReplayOptions{
+			Options: deadletter.Options{Filter: deadletter.Filter{Queues: []string{galsync.QueueParked}}}})
+		if err != nil || rep.Count(deadletter.Replayed) == 0 {
+			t.Fatalf("replay: %+v, %v", rep, err)
+		}
+		for _, q := range []string{galsync.QueueInvites, galsync.QueueUpdates} {
+			ds, _ := r.db.Receive(ctx, q, 10, 0)
+			for _, d := range ds {
+				if _, err := rt.Fail(ctx, q, d.Message, galsync.Permanent(errors.New("400 again")), "t"); err != nil {
+					t.Fatal(err)
+				}
+				_ = r.db.Complete(ctx, d)
+			}
+		}
+	}
+	longest := 0
+	for _, id := range sender.ids {
+		longest = max(longest, queue.IDLength(id))
+	}
+	if len(sender.ids) < 12 || longest > queue.MaxMessageIDLength {
+		t.Fatalf("%d ids sent, the longest %d characters", len(sender.ids), longest)
+	}
+	t.Logf("%d message ids, the longest %d characters", len(sender.ids), longest)
+}
+
+// checkedQueue is the embedded queue with its sends checked.
+type checkedQueue struct {
+	*embedded.DB
+	sender *idCheckingSender
+}
+
+func (c checkedQueue) Send(ctx context.Context, q string, msgs ...queue.Message) error {
+	return c.sender.Send(ctx, q, msgs...)
 }

@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -121,7 +119,7 @@ func (r *Retrier) Fail(ctx context.Context, queueName string, m queue.Message, c
 	next.Properties = props
 	if s.Parked {
 		props[queue.PropParkedFrom], props[queue.PropParkedReason] = queueName, truncate(s.Reason, 1024)
-		next.ID, next.ScheduledAt = MessageID(baseID(m.ID)+"/parked"), time.Time{}
+		next.ID, next.ScheduledAt = queue.FitID(baseID(m.ID)+"/parked"), time.Time{}
 		if err := r.Queue.Send(ctx, galsync.QueueParked, next); err != nil {
 			return s, fmt.Errorf("park message %s: %w", m.ID, err)
 		}
@@ -135,7 +133,7 @@ func (r *Retrier) Fail(ctx context.Context, queueName string, m queue.Message, c
 		s.Delay = r.Policy.Delay(attempt, after, r.jitter())
 		props[queue.PropAttempt] = strconv.Itoa(attempt)
 		props[queue.PropRetrySince] = since.UTC().Format(time.RFC3339Nano)
-		next.ID = MessageID(baseID(m.ID) + "/r" + strconv.Itoa(attempt))
+		next.ID = queue.FitID(baseID(m.ID) + "/r" + strconv.Itoa(attempt))
 		next.ScheduledAt = now.Add(s.Delay)
 		if err := r.Queue.Send(ctx, queueName, next); err != nil {
 			return s, fmt.Errorf("reschedule message %s: %w", m.ID, err)
@@ -161,7 +159,7 @@ func (r *Retrier) putOff(ctx context.Context, queueName string, m queue.Message,
 		next.Properties = map[string]string{}
 	}
 	next.Properties[queue.PropDeferrals] = strconv.Itoa(deferrals + 1)
-	next.ID = MessageID(baseID(m.ID) + "/d" + strconv.Itoa(deferrals+1))
+	next.ID = queue.FitID(baseID(m.ID) + "/d" + strconv.Itoa(deferrals+1))
 	next.ScheduledAt = r.Now().Add(after)
 	if err := r.Queue.Send(ctx, queueName, next); err != nil {
 		return Settlement{}, fmt.Errorf("put off message %s: %w", m.ID, err)
@@ -223,22 +221,6 @@ func retryState(props map[string]string, now time.Time) (int, time.Time) {
 var retrySuffix = regexp.MustCompile(`(/r[0-9]+|/d[0-9]+|/parked)$`)
 
 func baseID(id string) string { return retrySuffix.ReplaceAllString(id, "") }
-
-// maxMessageIDLength is Service Bus's limit on a message id
-// (learn.microsoft.com/azure/service-bus-messaging/service-bus-quotas).
-const maxMessageIDLength = 128
-
-// MessageID fits id into Service Bus's 128 characters: a longer id keeps
-// its first characters and ends in a digest of the whole, so the same id
-// always maps to the same one and duplicate detection keeps working.
-func MessageID(id string) string {
-	if len(id) <= maxMessageIDLength {
-		return id
-	}
-	sum := sha256.Sum256([]byte(id))
-	digest := hex.EncodeToString(sum[:16])
-	return id[:maxMessageIDLength-len(digest)-1] + "~" + digest
-}
 
 // reasonCode is a short, bounded label for a failure (a metric label must
 // not carry free text): its kind.

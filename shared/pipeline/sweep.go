@@ -273,7 +273,7 @@ func (s *Sweeper) continueLater(ctx context.Context, dir string, cur galsync.Swe
 	if err != nil {
 		return err
 	}
-	m.Body, m.ID = body, MessageID(fmt.Sprintf("sweep:%s:%s:%d", dir, cur.Round, cur.Page))
+	m.Body, m.ID = body, queue.FitID(fmt.Sprintf("sweep:%s:%s:%d", dir, cur.Round, cur.Page))
 	if err := s.Queue.Send(ctx, galsync.QueuePulls, m); err != nil {
 		return fmt.Errorf("sweep %s: enqueue continuation: %w", dir, err)
 	}

@@ -27,9 +27,13 @@ const ReasonMaxDeliveryCount = "MaxDeliveryCountExceeded"
 const (
 	PropLastError   = "galsync-last-error"
 	PropReplayCount = "galsync-replay-count"
-	PropDirection   = "galsync-direction"
-	PropSourceUser  = "galsync-source-user"
-	PropSeq         = "galsync-seq"
+	// PropOriginalID is the id of the message a replayed copy was made
+	// from: a copy's own id may be fitted (hashed) into Service Bus's 128
+	// characters.
+	PropOriginalID = "galsync-original-id"
+	PropDirection  = "galsync-direction"
+	PropSourceUser = "galsync-source-user"
+	PropSeq        = "galsync-seq"
 	// PropAttempt counts the attempts a rescheduled message has had, and
 	// PropRetrySince is when the first of them failed (RFC 3339): galsync
 	// retries a transient failure with a new scheduled message rather than
