@@ -186,6 +186,11 @@ type Attention struct {
 	// guests the target no longer had (invited again).
 	Drifted int `json:"drifted,omitempty"`
 	Missing int `json:"missing,omitempty"`
+	// PendingAcceptance counts the linked guests that have not redeemed
+	// their invitation (externalUserState PendingAcceptance): across
+	// Microsoft clouds automatic redemption may not apply, and such a
+	// guest cannot sign in until it redeems.
+	PendingAcceptance int `json:"pendingAcceptance,omitempty"`
 }
 
 // RefusedAttribute counts the users one attribute is refused for.

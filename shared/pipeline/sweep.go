@@ -56,7 +56,10 @@ type SweepResult struct {
 	// Drifted guests differ from their desired state; Missing are linked
 	// guests the target no longer lists; Conflicts are looked at again.
 	Drifted, Missing, Conflicts int
-	Finished, Continued         bool
+	// PendingAcceptance: linked guests that have not redeemed their
+	// invitation.
+	PendingAcceptance   int
+	Finished, Continued bool
 }
 
 // Sweep runs (or continues) a sweep of req.Direction.
@@ -84,6 +87,11 @@ func (s *Sweeper) Sweep(ctx context.Context, req galsync.PullRequest, invocation
 		seen, drifted, err := s.comparePage(ctx, d, index, users)
 		if err != nil {
 			return res, err
+		}
+		for _, u := range users {
+			if _, linked := index[u.ID]; linked && u.ExternalUserState == "PendingAcceptance" {
+				res.PendingAcceptance++
+			}
 		}
 		if err := sendItems(ctx, s.Queue, galsync.QueueUpdates, drifted); err != nil {
 			return res, fmt.Errorf("sweep %s: %w", d.Name, err)
@@ -226,7 +234,8 @@ func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, index 
 // recordAttention keeps, on the direction's state, what the links say needs
 // an operator: refused attributes and conflicts. The status page shows it.
 func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, res SweepResult) error {
-	att := galsync.Attention{Refused: map[string]galsync.RefusedAttribute{}, At: s.Now(), Drifted: res.Drifted, Missing: res.Missing}
+	att := galsync.Attention{Refused: map[string]galsync.RefusedAttribute{}, At: s.Now(), Drifted: res.Drifted, Missing: res.Missing,
+		PendingAcceptance: res.PendingAcceptance}
 	err := s.Store.ListLinks(ctx, d.Name, func(l galsync.Link) error {
 		if l.State == galsync.LinkConflict {
 			att.Conflicts++

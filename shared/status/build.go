@@ -130,7 +130,7 @@ func attention(d directionInputs) Attention {
 	since := time.Time{}
 	if at := d.state.Attention; at != nil {
 		a.CountedAt, a.Conflicts, since = at.At.UTC(), at.Conflicts, at.At
-		a.Drifted, a.Missing = at.Drifted, at.Missing
+		a.Drifted, a.Missing, a.PendingAcceptance = at.Drifted, at.Missing, at.PendingAcceptance
 		for attr, r := range at.Refused {
 			a.Refused[attr] = RefusedAttribute{Users: r.Users, Message: redact(r.Message)}
 		}

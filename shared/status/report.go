@@ -195,6 +195,12 @@ type Attention struct {
 	// the target no longer had; both were sent for repair.
 	Drifted int `json:"drifted"`
 	Missing int `json:"missing"`
+	// PendingAcceptance counts linked guests that have not redeemed their
+	// invitation, as the last sweep read them: information, not a warning
+	// (a guest that only has to be in the address list never redeems), but
+	// across Microsoft clouds, where automatic redemption may not apply,
+	// it says how many cannot sign in yet (docs/deploy.md).
+	PendingAcceptance int `json:"pendingAcceptance"`
 }
 
 // RefusedAttribute is an attribute Graph refuses for some users.
