@@ -79,9 +79,9 @@ type pauseView struct {
 }
 
 type queueRow struct {
-	Queue, Active, Dead string
-	DeadAlert           bool
-	Error               string
+	Queue, Active, Dead, Parked string
+	DeadAlert, ParkedAlert      bool
+	Error                       string
 }
 
 type countRow struct {
@@ -199,6 +199,12 @@ func facts(d DirectionReport, now time.Time) []fact {
 	if d.Deprovision != "" {
 		out = append(out, fact{Label: "Deprovisioning", Value: d.Deprovision, Note: "what leaving users get in the target"})
 	}
+	if a := d.Attention; !a.CountedAt.IsZero() {
+		out = append(out, fact{Label: "Last sweep", Value: agoStamp(a.CountedAt, now),
+			Note: fmt.Sprintf("%d drifted and %d missing guests sent for repair", a.Drifted, a.Missing)},
+			fact{Label: "Pending redemption", Value: fmt.Sprint(a.PendingAcceptance),
+				Note: "guests that have not redeemed their invitation (externalUserState PendingAcceptance)"})
+	}
 	return out
 }
 
@@ -222,10 +228,10 @@ func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 func queueRows(qs []QueueDepth) []queueRow {
 	out := make([]queueRow, 0, len(qs))
 	for _, q := range qs {
-		row := queueRow{Queue: q.Queue, Active: q.Active.String(), Dead: q.DeadLettered.String(),
-			DeadAlert: q.DeadLettered.Count > 0, Error: q.Error}
+		row := queueRow{Queue: q.Queue, Active: q.Active.String(), Dead: q.DeadLettered.String(), Parked: q.Parked.String(),
+			DeadAlert: q.DeadLettered.Count > 0, ParkedAlert: q.Parked.Count > 0, Error: q.Error}
 		if q.Error != "" {
-			row.Active, row.Dead = "unknown", "unknown"
+			row.Active, row.Dead, row.Parked = "unknown", "unknown", "unknown"
 		}
 		out = append(out, row)
 	}

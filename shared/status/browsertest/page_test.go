@@ -92,10 +92,10 @@ func TestStatusPageInChromium(t *testing.T) {
 			}
 		}
 	}
-	// Queue depths, as the cells read: waiting, dead-lettered.
+	// Queue depths, as the cells read: waiting, dead-lettered, parked.
 	wantQueues := map[string]map[string][]string{
-		dirOK:     {"pulls": {"pulls", "1", "0"}, "invites": {"invites", "3", "0"}, "updates": {"updates", "5", "0"}},
-		dirPaused: {"pulls": {"pulls", "0", "0"}, "invites": {"invites", "0", "⚠ 2"}, "updates": {"updates", "0", "0"}},
+		dirOK:     {"pulls": {"pulls", "1", "0", "0"}, "invites": {"invites", "3", "0", "0"}, "updates": {"updates", "5", "0", "0"}},
+		dirPaused: {"pulls": {"pulls", "0", "0", "0"}, "invites": {"invites", "0", "⚠ 2", "0"}, "updates": {"updates", "0", "0", "0"}},
 	}
 	for _, c := range page.Cards {
 		for q, want := range wantQueues[c.Name] {
