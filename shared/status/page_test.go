@@ -46,7 +46,7 @@ func TestPageShowsEachDirection(t *testing.T) {
 	for _, want := range []string{
 		`data-state="ok"`, "✓</span>OK</span>", "contoso (public) → fabrikam (public)",
 		"2m ago (2026-11-01 03:05 UTC)", "subscription expires in 20d",
-		`<tr data-queue="invites"><td>invites</td><td>3</td><td>0</td></tr>`,
+		`<tr data-queue="invites"><td>invites</td><td>3</td><td>0</td><td>0</td></tr>`,
 		`<li data-series="invite">`, "actions per 1h", "time (UTC), one bar per 1h",
 	} {
 		if !strings.Contains(ok, want) {
