@@ -16,7 +16,10 @@ import (
 // the invitation and the PATCH, and the metrics of issue 13.
 func TestTelemetryTracesEachUserAcrossTheQueues(t *testing.T) {
 	rcv := otlptest.New(t)
-	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 20, Seed: 71}, deprovision: galsync.DeprovisionDisable})
+	// The simulator throttles (Graph's limits, bursts scaled to a tenth),
+	// so galsync paces itself and reports its budget use.
+	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 20, Seed: 71}, deprovision: galsync.DeprovisionDisable,
+		throttleScale: 0.1})
 	h.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rcv.URL)
 	h.setenv("OTEL_SERVICE_NAME", "galsync-e2e")
 	users := inScope(h.source)
@@ -114,6 +117,13 @@ func TestTelemetryTracesEachUserAcrossTheQueues(t *testing.T) {
 	}
 	if len(rcv.Points(telemetry.MetricQueueDepth)) == 0 {
 		t.Errorf("no %s gauge", telemetry.MetricQueueDepth)
+	}
+	budgets := map[string]bool{}
+	for _, p := range rcv.Points(telemetry.MetricBudgetUsed) {
+		budgets[p.Attributes[string(telemetry.AttrTenant)]+"/"+p.Attributes[string(telemetry.AttrBudget)]] = true
+	}
+	if !budgets["target/invitations"] || !budgets["target/writes"] || !budgets["source/resource_units"] {
+		t.Errorf("%s points by tenant and budget: %v", telemetry.MetricBudgetUsed, budgets)
 	}
 	t.Logf("%d traces, %d spans; %d users traced", len(byTrace), len(rcv.Spans()), len(traced))
 }

@@ -95,7 +95,7 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 	// Each Graph call is a span of the trace of the work that made it.
 	graphHTTP := *httpClient
 	graphHTTP.Transport = tel.Transport(httpClient.Transport)
-	graphClient, err := newGraph(topo, settings, home, getenv, &graphHTTP, logger)
+	graphClient, err := newGraph(topo, settings, home, getenv, &graphHTTP, logger, tel.Metrics())
 	if err != nil {
 		return nil, errors.Join(usageError{err}, tel.Shutdown(context.Background()))
 	}
@@ -229,7 +229,7 @@ func newHTTPClient(caFile string) (*http.Client, error) {
 	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
 }
 
-func newGraph(t galsync.Topology, s config.Settings, home galsync.Cloud, getenv func(string) string, hc *http.Client, logger *slog.Logger) (*graph.Client, error) {
+func newGraph(t galsync.Topology, s config.Settings, home galsync.Cloud, getenv func(string) string, hc *http.Client, logger *slog.Logger, metrics *telemetry.Metrics) (*graph.Client, error) {
 	endpoints := map[string]graph.Endpoint{}
 	for _, tn := range t.Tenants {
 		cred, err := identity.Credential(tn, home, getenv, identity.Options{Logger: logger, Transport: hc})
@@ -250,7 +250,23 @@ func newGraph(t galsync.Topology, s config.Settings, home galsync.Cloud, getenv 
 	if err != nil {
 		return nil, err
 	}
-	return graph.New(endpoints, graph.Options{Logger: logger, HTTPClient: hc, Pacer: pacer})
+	if _, err := metrics.ObserveBudget(budgetUse(pacer)); err != nil {
+		logger.Warn("telemetry: Graph budget use will not be reported", "err", err)
+	}
+	return graph.New(endpoints, graph.Options{Logger: logger, HTTPClient: hc, Pacer: pacer, Throttled: metrics.Throttled})
+}
+
+// budgetUse reports each tenant's Graph budget use to the budget gauge.
+func budgetUse(p *pace.Pacer) telemetry.BudgetFunc {
+	return func(_ context.Context, observe func(tenant, budget string, used float64)) error {
+		now := time.Now()
+		for _, name := range p.Tenants() {
+			for budget, used := range p.Tenant(name).Utilization(now) {
+				observe(name, budget, used)
+			}
+		}
+		return nil
+	}
 }
 
 // newPacer gives every tenant its Graph budget (docs/pacing.md): the

@@ -9,6 +9,7 @@
 package graph
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +56,9 @@ type Options struct {
 	// tenant until its Retry-After. Nil leaves throttling to Graph's 429s
 	// and the retries.
 	Pacer *pace.Pacer
+	// Throttled, if set, is told of every 429 a tenant answers (the
+	// galsync.graph.throttled metric).
+	Throttled func(ctx context.Context, tenant string)
 }
 
 // Client calls Microsoft Graph in the configured tenants. It is safe for
@@ -90,7 +94,7 @@ func New(tenants map[string]Endpoint, opts Options) (*Client, error) {
 		if tc.pacing.tenant != nil {
 			paced = tc.pacing
 		}
-		adapter, host, err := newAdapter(ep, newHTTPClient(opts, paced))
+		adapter, host, err := newAdapter(ep, newHTTPClient(opts, name, paced))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("graph: tenant %s: %w", name, err))
 			continue

@@ -125,3 +125,30 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Errorf("%d requests, want 16", n)
 	}
 }
+
+// Every 429 a tenant answers is reported to Options.Throttled with the
+// tenant's name (the galsync.graph.throttled metric).
+func TestThrottledHook(t *testing.T) {
+	var calls atomic.Int64
+	f := newFakeGraph(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "0")
+			writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]any{"code": "TooManyRequests", "message": "slow down"}})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"id": "u1"})
+	})
+	var got []string
+	var mu sync.Mutex
+	c := f.client(Options{Throttled: func(_ context.Context, tenant string) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, tenant)
+	}})
+	if _, err := c.GetGuest(testContext(t), testTenant, "u1", nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != testTenant {
+		t.Errorf("throttled hook calls = %v, want one for %s", got, testTenant)
+	}
+}

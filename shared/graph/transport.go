@@ -27,7 +27,7 @@ const maxRetries = 10
 // request compression optional (github.com/microsoftgraph/msgraph-sdk-design),
 // and galsync's bodies are a few hundred bytes; a gzip body that a service
 // does not expect would turn every write into a 400.
-func newHTTPClient(opts Options, paced khttp.Middleware) *http.Client {
+func newHTTPClient(opts Options, tenant string, paced khttp.Middleware) *http.Client {
 	var parent http.RoundTripper = http.DefaultTransport
 	var perAttempt time.Duration
 	if opts.HTTPClient != nil {
@@ -53,7 +53,7 @@ func newHTTPClient(opts Options, paced khttp.Middleware) *http.Client {
 		middleware = append(middleware, paced)
 	}
 	middleware = append(middleware,
-		throttleLog{logger: opts.Logger},
+		throttleLog{logger: opts.Logger, tenant: tenant, throttled: opts.Throttled},
 		khttp.NewRedirectHandler(),
 		khttp.NewParametersNameDecodingHandler(),
 		khttp.NewUserAgentHandler(),
@@ -80,12 +80,19 @@ func (o Options) retries() int {
 // also reads such an answer's (small) body into memory and closes it, which
 // the retry handler does not do before retrying, so the connection goes
 // back to the pool.
-type throttleLog struct{ logger *slog.Logger }
+type throttleLog struct {
+	logger    *slog.Logger
+	tenant    string
+	throttled func(ctx context.Context, tenant string)
+}
 
 func (t throttleLog) Intercept(p khttp.Pipeline, i int, req *http.Request) (*http.Response, error) {
 	resp, err := p.Next(req, i)
 	if err != nil || !retriable(resp.StatusCode) {
 		return resp, err
+	}
+	if resp.StatusCode == http.StatusTooManyRequests && t.throttled != nil {
+		t.throttled(req.Context(), t.tenant)
 	}
 	// Throttling is Graph working as documented and is waited out: info.
 	// An unavailable service is worth a warning.

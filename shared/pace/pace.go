@@ -133,6 +133,19 @@ func New(budgets map[string]Budget, opts Options) (*Pacer, error) {
 	return p, nil
 }
 
+// Tenants lists the tenants the pacer keeps budgets for, by name.
+func (p *Pacer) Tenants() []string {
+	if p == nil {
+		return nil
+	}
+	names := make([]string, 0, len(p.tenants))
+	for n := range p.tenants {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // Tenant is the named tenant's budget, or nil if it has none (its calls
 // are not paced).
 func (p *Pacer) Tenant(name string) *Tenant {

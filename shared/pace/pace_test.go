@@ -333,3 +333,33 @@ func TestNilTenantPacesNothing(t *testing.T) {
 	tn.Throttled(WriteBucket, write, time.Hour)
 	tn.Observe(write, Usage{LimitFraction: 1.8})
 }
+
+// Utilization is 0 for a full bucket, 1 once its capacity is spent, and
+// back to 0 after a full window.
+func TestUtilization(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, err := New(map[string]Budget{"t": {Scale: 0.1}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn := p.Tenant("t")
+		if got := tn.Utilization(time.Now())["invitations"]; got != 0 {
+			t.Fatalf("a fresh tenant uses %v of its invitations", got)
+		}
+		for range 15 { // the burst at scale 0.1
+			if err := tn.Wait(t.Context(), invitation); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := tn.Utilization(time.Now())["invitations"]; got < 0.99 || got > 1.01 {
+			t.Errorf("after the burst: %v, want 1", got)
+		}
+		time.Sleep(time.Second)
+		if got := tn.Utilization(time.Now())["invitations"]; got != 0 {
+			t.Errorf("a window later: %v, want 0", got)
+		}
+		if names := p.Tenants(); len(names) != 1 || names[0] != "t" {
+			t.Errorf("Tenants = %v", names)
+		}
+	})
+}

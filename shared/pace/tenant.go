@@ -144,3 +144,27 @@ func (t *Tenant) Stats() Stats {
 	defer t.mu.Unlock()
 	return t.stats
 }
+
+// bucketNames name the buckets in the budget-use metric.
+var bucketNames = [bucketCount]string{"resource_units", "writes", "tenant_writes", "invitations"}
+
+// Utilization reports, by bucket, the share of the tenant's budget spoken
+// for at now: 0 when a bucket is full, 1 when it is empty, above 1 while
+// it owes a debt (a cost larger than it holds).
+func (t *Tenant) Utilization(now time.Time) map[string]float64 {
+	if t == nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]float64, bucketCount)
+	for i := range t.buckets {
+		b := &t.buckets[i]
+		span := b.units(b.capacity)
+		if span <= 0 {
+			continue
+		}
+		out[bucketNames[i]] = float64(max(0, b.full.Sub(now))) / float64(span)
+	}
+	return out
+}
