@@ -22,10 +22,14 @@ build:
 	$(GO) build -o $(BIN) ./cmd/galsync
 
 # make run: the simulator with a seeded source tenant and an empty target,
-# and galsync local syncing them; Ctrl-C stops both.
+# and galsync local syncing them; Ctrl-C stops both. The simulator behaves
+# as Graph does: a new guest is invisible for SIM_REPLICATION_DELAY, and
+# showInAddressList is refused on mail-enabled guests.
+SIM_REPLICATION_DELAY ?= 2s
 run: build
 	@rm -rf $(RUN_DIR) && mkdir -p $(RUN_DIR)
-	@./$(BIN) sim --listen $(SIM_LISTEN) --state-dir $(RUN_DIR) --source-users $(SOURCE_USERS) > $(RUN_DIR)/sim.log 2>&1 & echo $$! > $(RUN_DIR)/sim.pid
+	@./$(BIN) sim --listen $(SIM_LISTEN) --state-dir $(RUN_DIR) --source-users $(SOURCE_USERS) \
+	   --replication-delay $(SIM_REPLICATION_DELAY) --mail-user-address-list-read-only > $(RUN_DIR)/sim.log 2>&1 & echo $$! > $(RUN_DIR)/sim.pid
 	@for i in $$(seq 1 100); do [ -s $(RUN_DIR)/topology.json ] && break; sleep 0.1; done; \
 	 [ -s $(RUN_DIR)/topology.json ] || { cat $(RUN_DIR)/sim.log; kill $$(cat $(RUN_DIR)/sim.pid); exit 1; }
 	@cat $(RUN_DIR)/sim.log
