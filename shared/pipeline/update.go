@@ -169,13 +169,17 @@ type reconcilePlan struct {
 }
 
 // planReconcile compares the guest as read with its desired state: the
-// mapping applied to the source, the guest enabled (in scope means
-// enabled) and of the direction's userType, less what Graph refused for
-// the same mapping and value.
+// mapping applied to the source, the guest enabled as its source account
+// is (an out-of-scope disabled user never gets here unless the scope
+// includes disabled users) and of the direction's userType, less what
+// Graph refused for the same mapping and value.
 func planReconcile(d *Direction, link galsync.Link, target galsync.TargetUser, source galsync.Snapshot) reconcilePlan {
 	desired := d.Rules.Map(source)
 	if _, ok := target.Attributes["accountEnabled"].(bool); ok {
-		desired["accountEnabled"] = true
+		// An in-scope user's guest is enabled, or mirrors a disabled
+		// source account where the scope includes disabled users.
+		enabled, known := source["accountEnabled"].(bool)
+		desired["accountEnabled"] = enabled || !known
 	}
 	if d.UserType != "" && target.UserType != "" && !strings.EqualFold(target.UserType, d.UserType) {
 		desired["userType"] = d.UserType
@@ -193,7 +197,7 @@ func planReconcile(d *Direction, link galsync.Link, target galsync.TargetUser, s
 		}
 	}
 	p.changes = syncplan.Diff(galsync.Snapshot(target.Attributes), desired)
-	if _, ok := p.changes["accountEnabled"]; ok {
+	if enabled, _ := p.changes["accountEnabled"].(bool); enabled {
 		p.action = galsync.ActionReenable
 	}
 	if addressList {
