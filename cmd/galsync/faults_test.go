@@ -244,7 +244,10 @@ func TestCrashAnywhereConverges(t *testing.T) {
 	// Service Bus's default max delivery count: a message in flight at a
 	// kill loses its lock, and that counts as a delivery, as in Service Bus.
 	h.setenv("GALSYNC_MAX_DELIVERY_COUNT", "10")
+	// A killed worker's claims are taken over after this (2 min by default).
+	h.setenv("GALSYNC_INVITE_CLAIM_TTL", "3s")
 	want := inScope(h.source)
+	start := time.Now()
 	for kill, writes := range []int{30, 300, 700, 1100, 1500} {
 		cmd := h.command(bin, "local", "--no-timers", "--progress", "0", "--http", "127.0.0.1:0")
 		var out bytes.Buffer
@@ -271,7 +274,8 @@ func TestCrashAnywhereConverges(t *testing.T) {
 		}
 		<-done
 		w := h.writes()
-		t.Logf("kill %d at %d writes (%d invitations, %d PATCHes)", kill+1, countWrites(w), len(w["invitations"]), len(w["patch"]))
+		t.Logf("kill %d at %d writes (%d invitations, %d PATCHes), %s in", kill+1, countWrites(w), len(w["invitations"]), len(w["patch"]),
+			time.Since(start).Round(time.Millisecond))
 	}
 	cmd := h.command(bin, "local", "--no-timers", "--once", "--progress", "0", "--http", "127.0.0.1:0")
 	out, err := cmd.CombinedOutput()
