@@ -207,7 +207,8 @@ func newEnv(t testing.TB, o envOptions) *env {
 		t.Fatal(err)
 	}
 	fns, err = funchost.ResolveSettings(fns, nil, map[string]string{
-		"GALSYNC_DELTA_SCHEDULE": "0 */5 * * * *", "GALSYNC_SUBSCRIPTION_SCHEDULE": "0 */30 * * * *"})
+		"GALSYNC_DELTA_SCHEDULE": "0 */5 * * * *", "GALSYNC_SUBSCRIPTION_SCHEDULE": "0 */30 * * * *",
+		"GALSYNC_SWEEP_SCHEDULE": "0 0 */6 * * *", "GALSYNC_FULL_SYNC_SCHEDULE": "0 30 3 * * 0"})
 	if err != nil {
 		t.Fatal(err)
 	}
