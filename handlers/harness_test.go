@@ -20,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/galsync/galsync/functions"
+	"github.com/galsync/galsync/shared/clocktest"
 	"github.com/galsync/galsync/shared/embedded"
 	"github.com/galsync/galsync/shared/funchost"
 	"github.com/galsync/galsync/shared/funcproto"
@@ -48,25 +49,6 @@ const (
 	dirPartnr = "partner-to-target"
 )
 
-// offsetClock is the wall clock plus an offset the test can move, shared
-// by the simulator and galsync so that subscription expiries agree.
-type offsetClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *offsetClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *offsetClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
 // logBuffer collects what galsync logs, to check what it leaves out.
 type logBuffer struct {
 	mu  sync.Mutex
@@ -87,7 +69,9 @@ func (b *logBuffer) String() string {
 
 type env struct {
 	t       testing.TB
-	clock   *offsetClock
+	// clock is the wall clock, shifted as the test says, shared by the
+	// simulator and galsync so that subscription expiries agree.
+	clock   *clocktest.Clock
 	sim     *sim.Server
 	db      *embedded.DB
 	deps    Deps
@@ -111,7 +95,7 @@ type envOptions struct {
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, clock: &offsetClock{}, logs: &logBuffer{}}
+	e := &env{t: t, clock: clocktest.Wall(), logs: &logBuffer{}}
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	e.sim = sim.New(sim.Options{Now: e.clock.Now, Logger: slog.New(slog.DiscardHandler)})
