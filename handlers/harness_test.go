@@ -67,10 +67,11 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
+// env is the harness. Its clock is the wall clock, shifted as the test
+// says, shared by the simulator and galsync so that subscription expiries
+// agree.
 type env struct {
 	t       testing.TB
-	// clock is the wall clock, shifted as the test says, shared by the
-	// simulator and galsync so that subscription expiries agree.
 	clock   *clocktest.Clock
 	sim     *sim.Server
 	db      *embedded.DB
