@@ -178,7 +178,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 			ClaimTTL: 2 * time.Minute, Logger: logger},
 		Updater: &pipeline.Updater{Directions: catalog, Store: e.db, Graph: gc, Now: now, Logger: logger},
 		Sweeper: &pipeline.Sweeper{Directions: catalog, Store: e.db, Graph: gc, Queue: e.db, Now: now, Logger: logger},
-		Retrier: &pipeline.Retrier{Queue: e.db, Log: e.db, Policy: pipeline.DefaultRetryPolicy(), Now: now, Logger: logger},
+		Retrier: &pipeline.Retrier{Queue: e.db, Log: e.db, Now: now, Logger: logger},
 		Queue:   e.db, Now: now, PullCoalesceWindow: 30 * time.Second,
 		Subscriptions: e.manager, SubscriptionRecords: e.db, NotifyCoalesceWindow: o.notifyWindow,
 		Logger: logger,

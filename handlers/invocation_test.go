@@ -49,7 +49,7 @@ func TestQueueInvocationLogsItsIdentity(t *testing.T) {
 			logger := slog.New(slog.NewJSONHandler(&logs, nil))
 			sent := &sentMessages{}
 			h := New(Deps{Now: time.Now, Logger: logger,
-				Retrier: &pipeline.Retrier{Queue: sent, Policy: pipeline.DefaultRetryPolicy(), Now: time.Now, Logger: logger}})
+				Retrier: &pipeline.Retrier{Queue: sent, Now: time.Now, Logger: logger}})
 			r := httptest.NewRequest(http.MethodPost, "/"+FuncDeltaPull, strings.NewReader(tc.body))
 			r.Header.Set(funcproto.HeaderInvocationID, "7f9c2b1e-0000-4000-8000-000000000001")
 			w := httptest.NewRecorder()

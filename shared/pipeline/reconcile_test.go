@@ -301,7 +301,7 @@ func TestReplicationDelayIsWaitedOut(t *testing.T) {
 func TestRetrierReschedulesOrParks(t *testing.T) {
 	r := newRig(t, testTopology("disable", galsync.Threshold{}))
 	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	rt := &Retrier{Queue: r.db, Log: r.db, Policy: DefaultRetryPolicy(), Now: func() time.Time { return now },
+	rt := &Retrier{Queue: r.db, Log: r.db, Now: func() time.Time { return now }, // the zero policy: DefaultRetryPolicy
 		Jitter: func() float64 { return 0 }, Logger: r.p.Logger}
 	long := strings.Repeat("d", 63)
 	m := queue.Message{ID: long + ":" + strings.Repeat("u", 36) + ":123456789:upsert", Body: []byte(`{}`), Subject: galsync.WorkUpsert,
