@@ -83,9 +83,11 @@ type env struct {
 	logs    *logBuffer
 
 	// notifyTimes are the notify endpoint's response times as Graph saw
-	// them (notifications only, not validations).
+	// them (notifications only, not validations); invoked counts the
+	// invocations each function has received.
 	mu          sync.Mutex
 	notifyTimes []time.Duration
+	invoked     map[string]int
 }
 
 type envOptions struct {
@@ -96,7 +98,7 @@ type envOptions struct {
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, clock: clocktest.Wall(), logs: &logBuffer{}}
+	e := &env{t: t, clock: clocktest.Wall(), logs: &logBuffer{}, invoked: map[string]int{}}
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	e.sim = sim.New(sim.Options{Now: e.clock.Now, Logger: slog.New(slog.DiscardHandler)})
@@ -179,11 +181,17 @@ func newEnv(t testing.TB, o envOptions) *env {
 		Updater: &pipeline.Updater{Directions: catalog, Store: e.db, Graph: gc, Now: now, Logger: logger},
 		Sweeper: &pipeline.Sweeper{Directions: catalog, Store: e.db, Graph: gc, Queue: e.db, Now: now, Logger: logger},
 		Retrier: &pipeline.Retrier{Queue: e.db, Log: e.db, Now: now, Logger: logger},
-		Queue:   e.db, Now: now, PullCoalesceWindow: 30 * time.Second,
-		Subscriptions: e.manager, SubscriptionRecords: e.db, NotifyCoalesceWindow: o.notifyWindow,
+		Queue:   e.db, Now: now, Pulls: &pipeline.Coalescer{Queue: e.db, Now: now, Window: o.notifyWindow, TickWindow: 30 * time.Second},
+		Subscriptions: e.manager, SubscriptionRecords: e.db,
 		Logger: logger,
 	}
-	e.handler.Config.Handler = New(e.deps)
+	h := New(e.deps)
+	e.handler.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		e.invoked[strings.TrimPrefix(r.URL.Path, "/")]++
+		e.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
 	e.handler.Start()
 	t.Cleanup(e.handler.Close)
 
@@ -212,6 +220,13 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.front.Start()
 	t.Cleanup(e.front.Close)
 	return e
+}
+
+// invocations is how many invocations function has received.
+func (e *env) invocations(function string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.invoked[function]
 }
 
 // runHost runs the local host's queue workers (timers off) until the test

@@ -8,14 +8,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/notify"
-	"github.com/galsync/galsync/shared/pipeline"
-	"github.com/galsync/galsync/shared/queue"
 )
 
 // graph-notify and graph-lifecycle are the endpoints Graph posts to: the
@@ -42,9 +38,6 @@ import (
 //
 // Nothing of a body is logged: it holds the clientState.
 
-// DefaultNotifyCoalesceWindow is Deps.NotifyCoalesceWindow's default.
-const DefaultNotifyCoalesceWindow = time.Second
-
 // maxNotifyInvocationBytes bounds an HTTP invocation: the envelope carries
 // the body as a JSON string, at most six bytes per byte of a
 // notify.MaxBodyBytes body. Bigger is refused 413 unread.
@@ -59,7 +52,6 @@ const httpOutput = "res"
 func graphNotify(d Deps) http.Handler { return notificationEndpoint(d, FuncGraphNotify) }
 
 func notificationEndpoint(d Deps, function string) http.Handler {
-	sent := &sentPulls{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inv, err := funcproto.Decode(r, maxNotifyInvocationBytes)
 		if errors.Is(err, funcproto.ErrBodyTooLarge) {
@@ -90,7 +82,7 @@ func notificationEndpoint(d Deps, function string) http.Handler {
 			answer(w, status, http.StatusText(status), fmt.Sprintf("%d: %v", status, err))
 			return
 		}
-		summary, err := d.receive(r.Context(), function, inv.InvocationID, batch, sent)
+		summary, err := d.receive(r.Context(), function, inv.InvocationID, batch)
 		if err != nil {
 			fail(w, d.Logger, function, inv.InvocationID, err)
 			return
@@ -128,7 +120,7 @@ func answer(w http.ResponseWriter, status int, body, logLine string) {
 // receive checks a batch, answers its lifecycle events and asks for the
 // pulls it needs. A lifecycle event that failed for a reason a retry may
 // cure fails the whole (so Graph resends it), after the pulls are asked.
-func (d Deps) receive(ctx context.Context, function, invocationID string, batch notify.Batch, sent *sentPulls) (string, error) {
+func (d Deps) receive(ctx context.Context, function, invocationID string, batch notify.Batch) (string, error) {
 	lookup, err := d.knownSubscriptions(ctx)
 	if err != nil {
 		return "", fmt.Errorf("read subscriptions: %w", err)
@@ -148,7 +140,7 @@ func (d Deps) receive(ctx context.Context, function, invocationID string, batch 
 			lifecycleErrs = append(lifecycleErrs, err)
 		}
 	}
-	if err := d.requestPulls(ctx, dirs, sent); err != nil {
+	if err := d.Pulls.Request(ctx, dirs); err != nil {
 		return "", err
 	}
 	log := d.Logger.With("function", function, "invocation", invocationID)
@@ -196,78 +188,6 @@ func (d Deps) directionsFrom(tenant string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// requestPulls sends one pull request per direction, coalesced in the
-// notification window. Requests this process has already sent for the
-// same window (sent, if not nil) are not sent again: the queue would drop
-// them as duplicates, and skipping the write keeps the answer to Graph
-// fast.
-func (d Deps) requestPulls(ctx context.Context, dirs map[string]string, sent *sentPulls) error {
-	now, window := d.Now(), d.notifyWindow()
-	end := pipeline.PullWindowEnd(now, window)
-	msgs := make([]queue.Message, 0, len(dirs))
-	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
-		m, err := pipeline.PullMessage(dir, dirs[dir], now, window)
-		if err != nil {
-			return err
-		}
-		if sent.has(m.ID, now) {
-			continue
-		}
-		msgs = append(msgs, m)
-	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	if err := d.Queue.Send(ctx, galsync.QueuePulls, msgs...); err != nil {
-		return fmt.Errorf("enqueue pulls: %w", err)
-	}
-	for _, m := range msgs {
-		sent.add(m.ID, end, now)
-	}
-	return nil
-}
-
-// sentPulls remembers, until their window ends, the pull requests this
-// process has durably sent.
-type sentPulls struct {
-	mu  sync.Mutex
-	ids map[string]time.Time // message id → end of its window
-}
-
-func (s *sentPulls) has(id string, now time.Time) bool {
-	if s == nil {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	end, ok := s.ids[id]
-	return ok && now.Before(end)
-}
-
-func (s *sentPulls) add(id string, end, now time.Time) {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ids == nil {
-		s.ids = map[string]time.Time{}
-	}
-	for k, e := range s.ids {
-		if !now.Before(e) {
-			delete(s.ids, k)
-		}
-	}
-	s.ids[id] = end
-}
-
-func (d Deps) notifyWindow() time.Duration {
-	if d.NotifyCoalesceWindow > 0 {
-		return d.NotifyCoalesceWindow
-	}
-	return DefaultNotifyCoalesceWindow
 }
 
 // reasons writes refusal counts as "(wrong-client-state 2, malformed 1)".

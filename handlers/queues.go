@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
@@ -25,7 +24,7 @@ func deltaPull(d Deps) http.Handler {
 			return fmt.Sprintf("swept %s: %d page(s), %d guest(s) read: %d drifted, %d missing, %d conflict(s); finished=%t continued=%t",
 				req.Direction, res.Pages, res.Read, res.Drifted, res.Missing, res.Conflicts, res.Finished, res.Continued), nil
 		}
-		if err := holdUntil(r.Context(), req.NotBefore, d.Now(), d.notifyWindow()); err != nil {
+		if err := d.Pulls.Hold(r.Context(), req); err != nil {
 			return "", fmt.Errorf("pull %s: waiting for its window to close: %w", req.Direction, err)
 		}
 		res, err := d.Puller.Pull(r.Context(), req, invocationID)
@@ -36,26 +35,6 @@ func deltaPull(d Deps) http.Handler {
 			req.Direction, res.Pages, res.Users, res.Invites, res.Updates, res.Deprovisions, res.Unchanged, res.Skipped,
 			res.RoundFinished, res.Paused, res.Blocked, res.Resynced, res.Continued, res.Superseded, res.SweepRequested), nil
 	})
-}
-
-// holdUntil waits until notBefore, the end of the coalescing window the
-// pull request stands for: a request folded into it later was dropped as
-// a duplicate, and the pull that runs must cover it. The wait is bounded
-// by max: windows longer than that (the timer's) are coalesced best
-// effort, which their own periodic ticks make good.
-func holdUntil(ctx context.Context, notBefore, now time.Time, max time.Duration) error {
-	wait := min(notBefore.Sub(now), max)
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 type workFunc func(ctx context.Context, item galsync.WorkItem, invocationID string) (pipeline.Outcome, error)

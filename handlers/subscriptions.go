@@ -58,7 +58,7 @@ func subscriptionTimer(d Deps) http.Handler {
 				}
 			}
 		}
-		if err := d.requestPulls(r.Context(), pulls, nil); err != nil {
+		if err := d.Pulls.Request(r.Context(), pulls); err != nil {
 			fail(w, d.Logger, FuncSubscriptionTimer, inv.InvocationID, err)
 			return
 		}

@@ -13,12 +13,12 @@ import (
 )
 
 // deltaTimer is the safety net behind change notifications: on every tick
-// it asks for a pull of every direction. Pulls of one direction within the
-// coalescing window share a message id, so overlapping ticks and
-// notifications fold into one.
+// it asks for a pull of every direction, folded in the timer's coalescing
+// window (pipeline.Coalescer), so overlapping or retried ticks fold into
+// one.
 func deltaTimer(d Deps) http.Handler {
 	return directionTimer(d, FuncDeltaTimer, "a pull", func(dir string, now time.Time) (queue.Message, error) {
-		return pipeline.PullMessage(dir, "timer", now, d.PullCoalesceWindow)
+		return d.Pulls.TickMessage(dir, now)
 	})
 }
 

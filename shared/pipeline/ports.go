@@ -62,43 +62,6 @@ func WorkMessage(item galsync.WorkItem) (queue.Message, error) {
 	}, nil
 }
 
-// PullWindowEnd is when the coalescing window holding now ends: the
-// NotBefore of the pull request PullMessage makes at now.
-func PullWindowEnd(now time.Time, window time.Duration) time.Time {
-	_, end := pullSlot(now, window)
-	return end
-}
-
-// pullSlot numbers now's window (from the Unix epoch) and gives its end.
-func pullSlot(now time.Time, window time.Duration) (int64, time.Time) {
-	slot := now.UnixNano() / int64(window)
-	return slot, time.Unix(0, (slot+1)*int64(window)).UTC()
-}
-
-// PullMessage is a pull request for a direction. Requests within one window
-// share their message id, so the queue's duplicate detection folds a burst
-// of them into one pull. A request folded in after the message was sent
-// would be lost if the pull had already run, so the message carries the
-// window's end as NotBefore and delta-pull waits until then: the one pull
-// that runs covers every request of its window.
-func PullMessage(direction, trigger string, now time.Time, window time.Duration) (queue.Message, error) {
-	if window <= 0 {
-		return queue.Message{}, fmt.Errorf("pipeline: pull coalescing window must be positive, got %s", window)
-	}
-	slot, end := pullSlot(now, window)
-	body, err := json.Marshal(galsync.PullRequest{Direction: direction, Trigger: trigger, RequestedAt: now.UTC(), NotBefore: end})
-	if err != nil {
-		return queue.Message{}, fmt.Errorf("pipeline: encode pull request: %w", err)
-	}
-	return queue.Message{
-		ID:          fmt.Sprintf("pull:%s:%d", direction, slot),
-		Body:        body,
-		ContentType: "application/json",
-		Subject:     "pull",
-		Properties:  map[string]string{queue.PropDirection: direction},
-	}, nil
-}
-
 // SendHandOff sends an item one worker passes to the other. Its message id
 // is the item's with the hop's tag: an item can travel updates → invites →
 // updates (a guest deleted in the target, invited again), and under the
