@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/galsync/galsync/shared/logctx"
 	"github.com/galsync/galsync/shared/notify"
 )
 
@@ -19,7 +20,7 @@ func graphLifecycle(d Deps) http.Handler { return notificationEndpoint(d, FuncGr
 // lifecycle answers one lifecycle event through the subscription manager
 // and adds the pulls it needs to dirs.
 func (d Deps) lifecycle(ctx context.Context, ev notify.Event, dirs map[string]string) error {
-	log := d.Logger.With("tenant", ev.Tenant, "subscription", ev.SubscriptionID, "event", ev.LifecycleEvent)
+	log := logctx.From(ctx).With("tenant", ev.Tenant, "subscription", ev.SubscriptionID, "event", ev.LifecycleEvent)
 	if d.Subscriptions == nil {
 		log.Error("lifecycle event ignored: this deployment does not manage subscriptions")
 		return nil

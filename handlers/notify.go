@@ -11,6 +11,7 @@ import (
 
 	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/logctx"
 	"github.com/galsync/galsync/shared/notify"
 )
 
@@ -52,25 +53,12 @@ const httpOutput = "res"
 func graphNotify(d Deps) http.Handler { return notificationEndpoint(d, FuncGraphNotify) }
 
 func notificationEndpoint(d Deps, function string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inv, err := funcproto.Decode(r, maxNotifyInvocationBytes)
-		if errors.Is(err, funcproto.ErrBodyTooLarge) {
-			d.Logger.Warn("notification refused: body too large", "function", function, "invocation", r.Header.Get(funcproto.HeaderInvocationID))
-			answer(w, http.StatusRequestEntityTooLarge, "request body too large", "413: invocation over the limit")
-			return
-		}
-		if err != nil {
-			fail(w, d.Logger, function, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
-			return
-		}
-		req, err := inv.HTTP("req")
-		if err != nil {
-			fail(w, d.Logger, function, inv.InvocationID, galsync.Permanent(err))
-			return
-		}
+	refuse := func(status int, msg string) answer {
+		return textAnswer(status, msg, fmt.Sprintf("%d: %s", status, msg))
+	}
+	return serveHTTP(d, function, maxNotifyInvocationBytes, refuse, func(ctx context.Context, req funcproto.HTTPRequest, _ string) (answer, error) {
 		if token, ok := req.QueryValue("validationToken"); ok {
-			validationAnswer(w, d, function, inv.InvocationID, token)
-			return
+			return validationAnswer(ctx, token), nil
 		}
 		batch, err := notify.Parse(req.Body)
 		if err != nil {
@@ -78,49 +66,34 @@ func notificationEndpoint(d Deps, function string) http.Handler {
 			if errors.Is(err, notify.ErrTooLarge) {
 				status = http.StatusRequestEntityTooLarge
 			}
-			d.Logger.Warn("notification refused", "function", function, "invocation", inv.InvocationID, "status", status, "err", err)
-			answer(w, status, http.StatusText(status), fmt.Sprintf("%d: %v", status, err))
-			return
+			logctx.From(ctx).WarnContext(ctx, "notification refused", "status", status, "err", err)
+			return textAnswer(status, http.StatusText(status), fmt.Sprintf("%d: %v", status, err)), nil
 		}
-		summary, err := d.receive(r.Context(), function, inv.InvocationID, batch)
+		summary, err := d.receive(ctx, batch)
 		if err != nil {
-			fail(w, d.Logger, function, inv.InvocationID, err)
-			return
+			return answer{}, err
 		}
-		answer(w, http.StatusAccepted, "", summary)
+		return textAnswer(http.StatusAccepted, "", summary), nil
 	})
 }
 
 // validationAnswer echoes the handshake's token as plain text. The host
 // has already URL-decoded the query; the token is sent back as is, with
 // nosniff so no browser reads it as anything but text.
-func validationAnswer(w http.ResponseWriter, d Deps, function, invocationID, token string) {
+func validationAnswer(ctx context.Context, token string) answer {
 	if token == "" || len(token) > maxValidationToken {
-		d.Logger.Warn("validation refused: empty or oversize token", "function", function, "invocation", invocationID, "length", len(token))
-		answer(w, http.StatusBadRequest, "bad validation token", "400: bad validation token")
-		return
+		logctx.From(ctx).WarnContext(ctx, "validation refused: empty or oversize token", "length", len(token))
+		return textAnswer(http.StatusBadRequest, "bad validation token", "400: bad validation token")
 	}
-	d.Logger.Info("answered Graph's validation handshake", "function", function, "invocation", invocationID)
-	funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{
-		Outputs: map[string]any{httpOutput: funcproto.HTTPOutput{StatusCode: http.StatusOK, Body: token,
-			Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}}},
-		Logs: []string{"200: validation token echoed"},
-	})
-}
-
-// answer completes the invocation with an http output.
-func answer(w http.ResponseWriter, status int, body, logLine string) {
-	out := funcproto.HTTPOutput{StatusCode: status, Body: body}
-	if body != "" {
-		out.Headers = map[string]string{"Content-Type": "text/plain; charset=utf-8"}
-	}
-	funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Outputs: map[string]any{httpOutput: out}, Logs: []string{logLine}})
+	logctx.From(ctx).InfoContext(ctx, "answered Graph's validation handshake")
+	return httpAnswer(http.StatusOK, "text/plain; charset=utf-8", []byte(token), map[string]string{"X-Content-Type-Options": "nosniff"},
+		"200: validation token echoed")
 }
 
 // receive checks a batch, answers its lifecycle events and asks for the
 // pulls it needs. A lifecycle event that failed for a reason a retry may
 // cure fails the whole (so Graph resends it), after the pulls are asked.
-func (d Deps) receive(ctx context.Context, function, invocationID string, batch notify.Batch) (string, error) {
+func (d Deps) receive(ctx context.Context, batch notify.Batch) (string, error) {
 	lookup, err := d.knownSubscriptions(ctx)
 	if err != nil {
 		return "", fmt.Errorf("read subscriptions: %w", err)
@@ -143,7 +116,7 @@ func (d Deps) receive(ctx context.Context, function, invocationID string, batch 
 	if err := d.Pulls.Request(ctx, dirs); err != nil {
 		return "", err
 	}
-	log := d.Logger.With("function", function, "invocation", invocationID)
+	log := logctx.From(ctx)
 	if n := res.RejectedCount(); n > 0 {
 		log.Warn("notifications refused", "refused", n, "reasons", reasons(res.Rejected), "accepted", res.Accepted)
 	}

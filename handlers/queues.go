@@ -11,23 +11,23 @@ import (
 )
 
 func deltaPull(d Deps) http.Handler {
-	return queueHandler(d, FuncDeltaPull, galsync.QueuePulls, func(r *http.Request, msg funcproto.ServiceBusMessage, invocationID string) (string, error) {
+	return queueHandler(d, FuncDeltaPull, galsync.QueuePulls, func(ctx context.Context, msg funcproto.ServiceBusMessage, invocationID string) (string, error) {
 		req, err := galsync.DecodePullRequest(msg.Body)
 		if err != nil {
 			return "", err
 		}
 		if req.Mode == galsync.PullSweep {
-			res, err := d.Sweeper.Sweep(r.Context(), req, invocationID)
+			res, err := d.Sweeper.Sweep(ctx, req, invocationID)
 			if err != nil {
 				return "", err
 			}
 			return fmt.Sprintf("swept %s: %d page(s), %d guest(s) read: %d drifted, %d missing, %d conflict(s); finished=%t continued=%t",
 				req.Direction, res.Pages, res.Read, res.Drifted, res.Missing, res.Conflicts, res.Finished, res.Continued), nil
 		}
-		if err := d.Pulls.Hold(r.Context(), req); err != nil {
+		if err := d.Pulls.Hold(ctx, req); err != nil {
 			return "", fmt.Errorf("pull %s: waiting for its window to close: %w", req.Direction, err)
 		}
-		res, err := d.Puller.Pull(r.Context(), req, invocationID)
+		res, err := d.Puller.Pull(ctx, req, invocationID)
 		if err != nil {
 			return "", err
 		}
@@ -50,14 +50,14 @@ func updateWorker(d Deps) http.Handler {
 // workHandler runs a worker on one work item and sends on what it hands
 // to the other worker.
 func workHandler(d Deps, function, queueName string, handle workFunc) http.Handler {
-	return queueHandler(d, function, queueName, func(r *http.Request, msg funcproto.ServiceBusMessage, invocationID string) (string, error) {
+	return queueHandler(d, function, queueName, func(ctx context.Context, msg funcproto.ServiceBusMessage, invocationID string) (string, error) {
 		item, err := galsync.DecodeWorkItem(msg.Body)
 		if err != nil {
 			return "", err
 		}
-		out, err := handle(r.Context(), item, invocationID)
+		out, err := handle(ctx, item, invocationID)
 		if err == nil && out.HandOff != nil {
-			err = pipeline.SendHandOff(r.Context(), d.Queue, out.HandOff)
+			err = pipeline.SendHandOff(ctx, d.Queue, out.HandOff)
 		}
 		if err != nil {
 			return "", fmt.Errorf("%s user %s seq %d: %w", item.Direction, item.SourceUserID, item.Seq, err)
