@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/galsync/galsync/shared/funcproto"
-	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/logctx"
 	"github.com/galsync/galsync/shared/notify"
 )
@@ -29,8 +28,11 @@ import (
 //   - a notification batch is checked item by item (known subscription,
 //     its tenant, its clientState in constant time); valid change
 //     notifications and missed events ask for one pull per affected
-//     direction, coalesced per direction and short window; lifecycle
-//     events are answered through the subscription manager;
+//     direction, coalesced per direction and short window; the other
+//     lifecycle events (reauthorizationRequired, subscriptionRemoved) are
+//     queued for delta-pull, which acts on them through the subscription
+//     manager after the answer: Graph's flow acknowledges receipt with
+//     202 Accepted first and acts after (lifecycle.go);
 //   - the answer is 202 (Graph wants a 2xx within 3 s, else it retries and
 //     finally throttles the endpoint), 400 for a malformed or empty body,
 //     413 for an oversize one. Refused notifications are answered 202 too:
@@ -90,9 +92,9 @@ func validationAnswer(ctx context.Context, token string) answer {
 		"200: validation token echoed")
 }
 
-// receive checks a batch, answers its lifecycle events and asks for the
-// pulls it needs. A lifecycle event that failed for a reason a retry may
-// cure fails the whole (so Graph resends it), after the pulls are asked.
+// receive checks a batch, queues the work its lifecycle events ask for
+// and asks for the pulls it needs. Nothing here calls Graph: the answer
+// waits only for the queue.
 func (d Deps) receive(ctx context.Context, batch notify.Batch) (string, error) {
 	lookup, err := d.knownSubscriptions(ctx)
 	if err != nil {
@@ -103,30 +105,21 @@ func (d Deps) receive(ctx context.Context, batch notify.Batch) (string, error) {
 	for _, dir := range res.Directions {
 		dirs[dir] = "notification"
 	}
-	var lifecycleErrs []error
-	for _, ev := range res.Events {
-		if ev.LifecycleEvent == notify.EventMissed {
-			continue // a pull, already asked
-		}
-		err := d.lifecycle(ctx, ev, dirs)
-		if err != nil && !galsync.IsPermanent(err) {
-			lifecycleErrs = append(lifecycleErrs, err)
-		}
+	queued, err := d.queueLifecycle(ctx, res.Events)
+	if err != nil {
+		return "", err
 	}
 	if err := d.Pulls.Request(ctx, dirs); err != nil {
 		return "", err
 	}
 	log := logctx.From(ctx)
 	if n := res.RejectedCount(); n > 0 {
-		log.Warn("notifications refused", "refused", n, "reasons", reasons(res.Rejected), "accepted", res.Accepted)
+		log.WarnContext(ctx, "notifications refused", "refused", n, "reasons", reasons(res.Rejected), "accepted", res.Accepted)
 	}
-	summary := fmt.Sprintf("202: %d accepted, %d refused %s; pulls asked for %v", res.Accepted, res.RejectedCount(),
-		reasons(res.Rejected), slices.Sorted(maps.Keys(dirs)))
-	log.Info("notifications received", "accepted", res.Accepted, "refused", res.RejectedCount(), "pulls", len(dirs), "events", len(res.Events))
-	if err := errors.Join(lifecycleErrs...); err != nil {
-		return "", err
-	}
-	return summary, nil
+	log.InfoContext(ctx, "notifications received", "accepted", res.Accepted, "refused", res.RejectedCount(), "pulls", len(dirs),
+		"events", len(res.Events), "queued", queued)
+	return fmt.Sprintf("202: %d accepted, %d refused %s; pulls asked for %v; %d lifecycle event(s) queued", res.Accepted, res.RejectedCount(),
+		reasons(res.Rejected), slices.Sorted(maps.Keys(dirs)), queued), nil
 }
 
 // knownSubscriptions reads the kept subscriptions into a lookup by id.

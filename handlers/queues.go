@@ -16,6 +16,9 @@ func deltaPull(d Deps) http.Handler {
 		if err != nil {
 			return "", err
 		}
+		if req.Mode == galsync.PullLifecycle {
+			return d.actOnLifecycle(ctx, *req.Lifecycle)
+		}
 		if req.Mode == galsync.PullSweep {
 			res, err := d.Sweeper.Sweep(ctx, req, invocationID)
 			if err != nil {

@@ -106,6 +106,22 @@ func encodeSweepContinuation(direction string, cur galsync.SweepCursor, now time
 	return body, nil
 }
 
+// LifecycleMessage asks delta-pull to act on a Graph lifecycle event of a
+// source tenant's subscription. Copies of one event within a minute (Graph
+// delivers at least once) share an id, and the queue folds them.
+func LifecycleMessage(work galsync.LifecycleWork, now time.Time) (queue.Message, error) {
+	body, err := json.Marshal(galsync.PullRequest{Trigger: "lifecycle", Mode: galsync.PullLifecycle, RequestedAt: now.UTC(), Lifecycle: &work})
+	if err != nil {
+		return queue.Message{}, fmt.Errorf("pipeline: encode lifecycle work: %w", err)
+	}
+	return queue.Message{
+		ID:          MessageID(fmt.Sprintf("lifecycle:%s:%s:%s:%d", work.Tenant, work.Event, work.Subscription, now.Unix()/60)),
+		Body:        body,
+		ContentType: "application/json",
+		Subject:     galsync.PullLifecycle,
+	}, nil
+}
+
 // FullRoundMessage asks for a fresh full round of a direction's source.
 func FullRoundMessage(direction, trigger string, now time.Time) (queue.Message, error) {
 	body, err := json.Marshal(galsync.PullRequest{Direction: direction, Trigger: trigger, Mode: galsync.PullFull, RequestedAt: now.UTC()})
