@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/galsync/galsync/shared/pipeline"
 	"github.com/galsync/galsync/sim"
 )
 
@@ -86,7 +87,7 @@ func BenchmarkNotificationLatency(b *testing.B) {
 	b.ReportMetric(ms(p99), "notify-p99-ms")
 	fmt.Printf("notification latency over %d changes (change → target PATCH): p50 %s, p95 %s, max %s; notify endpoint p99 %s over %d POSTs (%s window)\n",
 		len(latencies), p50.Round(time.Millisecond), p95.Round(time.Millisecond), worst.Round(time.Millisecond),
-		p99.Round(100*time.Microsecond), len(endpoint), DefaultNotifyCoalesceWindow)
+		p99.Round(100*time.Microsecond), len(endpoint), pipeline.DefaultCoalesceWindow)
 	if st := e.host.Stats(); st[FuncDeltaPull].Failed+st[FuncUpdateWorker].Failed > 0 {
 		b.Errorf("failed invocations: %+v", st)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/galsync/galsync/functions"
+	"github.com/galsync/galsync/shared/clocktest"
 	"github.com/galsync/galsync/shared/embedded"
 	"github.com/galsync/galsync/shared/funchost"
 	"github.com/galsync/galsync/shared/funcproto"
@@ -48,25 +49,6 @@ const (
 	dirPartnr = "partner-to-target"
 )
 
-// offsetClock is the wall clock plus an offset the test can move, shared
-// by the simulator and galsync so that subscription expiries agree.
-type offsetClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *offsetClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *offsetClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
-
 // logBuffer collects what galsync logs, to check what it leaves out.
 type logBuffer struct {
 	mu  sync.Mutex
@@ -85,9 +67,12 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
+// env is the harness. Its clock is the wall clock, shifted as the test
+// says, shared by the simulator and galsync so that subscription expiries
+// agree.
 type env struct {
 	t       testing.TB
-	clock   *offsetClock
+	clock   *clocktest.Clock
 	sim     *sim.Server
 	db      *embedded.DB
 	deps    Deps
@@ -98,9 +83,11 @@ type env struct {
 	logs    *logBuffer
 
 	// notifyTimes are the notify endpoint's response times as Graph saw
-	// them (notifications only, not validations).
+	// them (notifications only, not validations); invoked counts the
+	// invocations each function has received.
 	mu          sync.Mutex
 	notifyTimes []time.Duration
+	invoked     map[string]int
 }
 
 type envOptions struct {
@@ -111,7 +98,7 @@ type envOptions struct {
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	e := &env{t: t, clock: &offsetClock{}, logs: &logBuffer{}}
+	e := &env{t: t, clock: clocktest.Wall(), logs: &logBuffer{}, invoked: map[string]int{}}
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	e.sim = sim.New(sim.Options{Now: e.clock.Now, Logger: slog.New(slog.DiscardHandler)})
@@ -193,12 +180,18 @@ func newEnv(t testing.TB, o envOptions) *env {
 			ClaimTTL: 2 * time.Minute, Logger: logger},
 		Updater: &pipeline.Updater{Directions: catalog, Store: e.db, Graph: gc, Now: now, Logger: logger},
 		Sweeper: &pipeline.Sweeper{Directions: catalog, Store: e.db, Graph: gc, Queue: e.db, Now: now, Logger: logger},
-		Retrier: &pipeline.Retrier{Queue: e.db, Log: e.db, Policy: pipeline.DefaultRetryPolicy(), Now: now, Logger: logger},
-		Queue:   e.db, Now: now, PullCoalesceWindow: 30 * time.Second,
-		Subscriptions: e.manager, SubscriptionRecords: e.db, NotifyCoalesceWindow: o.notifyWindow,
+		Retrier: &pipeline.Retrier{Queue: e.db, Log: e.db, Now: now, Logger: logger},
+		Queue:   e.db, Now: now, Pulls: &pipeline.Coalescer{Queue: e.db, Now: now, Window: o.notifyWindow, TickWindow: 30 * time.Second},
+		Subscriptions: e.manager, SubscriptionRecords: e.db,
 		Logger: logger,
 	}
-	e.handler.Config.Handler = New(e.deps)
+	h := New(e.deps)
+	e.handler.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.mu.Lock()
+		e.invoked[strings.TrimPrefix(r.URL.Path, "/")]++
+		e.mu.Unlock()
+		h.ServeHTTP(w, r)
+	})
 	e.handler.Start()
 	t.Cleanup(e.handler.Close)
 
@@ -227,6 +220,13 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.front.Start()
 	t.Cleanup(e.front.Close)
 	return e
+}
+
+// invocations is how many invocations function has received.
+func (e *env) invocations(function string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.invoked[function]
 }
 
 // runHost runs the local host's queue workers (timers off) until the test

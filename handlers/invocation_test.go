@@ -49,7 +49,7 @@ func TestQueueInvocationLogsItsIdentity(t *testing.T) {
 			logger := slog.New(slog.NewJSONHandler(&logs, nil))
 			sent := &sentMessages{}
 			h := New(Deps{Now: time.Now, Logger: logger,
-				Retrier: &pipeline.Retrier{Queue: sent, Policy: pipeline.DefaultRetryPolicy(), Now: time.Now, Logger: logger}})
+				Retrier: &pipeline.Retrier{Queue: sent, Now: time.Now, Logger: logger}})
 			r := httptest.NewRequest(http.MethodPost, "/"+FuncDeltaPull, strings.NewReader(tc.body))
 			r.Header.Set(funcproto.HeaderInvocationID, "7f9c2b1e-0000-4000-8000-000000000001")
 			w := httptest.NewRecorder()
@@ -102,4 +102,34 @@ func (s *sentMessages) count(q string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.msgs[q])
+}
+
+// Every function reads its invocation the same way: one that cannot be
+// read fails (500) and is logged once, naming the function and the
+// invocation id of the host's header.
+func TestEveryFunctionRefusesAMalformedInvocationAlike(t *testing.T) {
+	for function := range Routes(Deps{}) {
+		t.Run(function, func(t *testing.T) {
+			var logs bytes.Buffer
+			h := New(Deps{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+			r := httptest.NewRequest(http.MethodPost, "/"+function, strings.NewReader(`{"Data": {}, "Metadata": {}}`))
+			r.Header.Set(funcproto.HeaderInvocationID, "7f9c2b1e-0000-4000-8000-000000000002")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusInternalServerError || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+				t.Fatalf("answered %d %q, want 500 as JSON", w.Code, w.Header().Get("Content-Type"))
+			}
+			resp, err := funcproto.DecodeResponse(w.Body.Bytes())
+			if err != nil || len(resp.Logs) != 1 || !strings.HasPrefix(resp.Logs[0], "permanent: ") {
+				t.Errorf("answer %+v, %v", resp, err)
+			}
+			var line map[string]any
+			if err := json.Unmarshal(bytes.TrimSpace(logs.Bytes()), &line); err != nil {
+				t.Fatalf("want one JSON log line: %v\n%s", err, logs.String())
+			}
+			if line["function"] != function || line["invocation"] != "7f9c2b1e-0000-4000-8000-000000000002" || line["msg"] != "invocation failed" {
+				t.Errorf("logged %v", line)
+			}
+		})
+	}
 }

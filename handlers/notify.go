@@ -8,14 +8,10 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/galsync/galsync/shared/funcproto"
-	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/logctx"
 	"github.com/galsync/galsync/shared/notify"
-	"github.com/galsync/galsync/shared/pipeline"
-	"github.com/galsync/galsync/shared/queue"
 )
 
 // graph-notify and graph-lifecycle are the endpoints Graph posts to: the
@@ -32,8 +28,11 @@ import (
 //   - a notification batch is checked item by item (known subscription,
 //     its tenant, its clientState in constant time); valid change
 //     notifications and missed events ask for one pull per affected
-//     direction, coalesced per direction and short window; lifecycle
-//     events are answered through the subscription manager;
+//     direction, coalesced per direction and short window; the other
+//     lifecycle events (reauthorizationRequired, subscriptionRemoved) are
+//     queued for delta-pull, which acts on them through the subscription
+//     manager after the answer: Graph's flow acknowledges receipt with
+//     202 Accepted first and acts after (lifecycle.go);
 //   - the answer is 202 (Graph wants a 2xx within 3 s, else it retries and
 //     finally throttles the endpoint), 400 for a malformed or empty body,
 //     413 for an oversize one. Refused notifications are answered 202 too:
@@ -41,9 +40,6 @@ import (
 //     galsync's side (store, queue) answers 500, so Graph resends.
 //
 // Nothing of a body is logged: it holds the clientState.
-
-// DefaultNotifyCoalesceWindow is Deps.NotifyCoalesceWindow's default.
-const DefaultNotifyCoalesceWindow = time.Second
 
 // maxNotifyInvocationBytes bounds an HTTP invocation: the envelope carries
 // the body as a JSON string, at most six bytes per byte of a
@@ -59,26 +55,12 @@ const httpOutput = "res"
 func graphNotify(d Deps) http.Handler { return notificationEndpoint(d, FuncGraphNotify) }
 
 func notificationEndpoint(d Deps, function string) http.Handler {
-	sent := &sentPulls{}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inv, err := funcproto.Decode(r, maxNotifyInvocationBytes)
-		if errors.Is(err, funcproto.ErrBodyTooLarge) {
-			d.Logger.Warn("notification refused: body too large", "function", function, "invocation", r.Header.Get(funcproto.HeaderInvocationID))
-			answer(w, http.StatusRequestEntityTooLarge, "request body too large", "413: invocation over the limit")
-			return
-		}
-		if err != nil {
-			fail(w, d.Logger, function, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
-			return
-		}
-		req, err := inv.HTTP("req")
-		if err != nil {
-			fail(w, d.Logger, function, inv.InvocationID, galsync.Permanent(err))
-			return
-		}
+	refuse := func(status int, msg string) answer {
+		return textAnswer(status, msg, fmt.Sprintf("%d: %s", status, msg))
+	}
+	return serveHTTP(d, function, maxNotifyInvocationBytes, refuse, func(ctx context.Context, req funcproto.HTTPRequest, _ string) (answer, error) {
 		if token, ok := req.QueryValue("validationToken"); ok {
-			validationAnswer(w, d, function, inv.InvocationID, token)
-			return
+			return validationAnswer(ctx, token), nil
 		}
 		batch, err := notify.Parse(req.Body)
 		if err != nil {
@@ -86,49 +68,34 @@ func notificationEndpoint(d Deps, function string) http.Handler {
 			if errors.Is(err, notify.ErrTooLarge) {
 				status = http.StatusRequestEntityTooLarge
 			}
-			d.Logger.Warn("notification refused", "function", function, "invocation", inv.InvocationID, "status", status, "err", err)
-			answer(w, status, http.StatusText(status), fmt.Sprintf("%d: %v", status, err))
-			return
+			logctx.From(ctx).WarnContext(ctx, "notification refused", "status", status, "err", err)
+			return textAnswer(status, http.StatusText(status), fmt.Sprintf("%d: %v", status, err)), nil
 		}
-		summary, err := d.receive(r.Context(), function, inv.InvocationID, batch, sent)
+		summary, err := d.receive(ctx, batch)
 		if err != nil {
-			fail(w, d.Logger, function, inv.InvocationID, err)
-			return
+			return answer{}, err
 		}
-		answer(w, http.StatusAccepted, "", summary)
+		return textAnswer(http.StatusAccepted, "", summary), nil
 	})
 }
 
 // validationAnswer echoes the handshake's token as plain text. The host
 // has already URL-decoded the query; the token is sent back as is, with
 // nosniff so no browser reads it as anything but text.
-func validationAnswer(w http.ResponseWriter, d Deps, function, invocationID, token string) {
+func validationAnswer(ctx context.Context, token string) answer {
 	if token == "" || len(token) > maxValidationToken {
-		d.Logger.Warn("validation refused: empty or oversize token", "function", function, "invocation", invocationID, "length", len(token))
-		answer(w, http.StatusBadRequest, "bad validation token", "400: bad validation token")
-		return
+		logctx.From(ctx).WarnContext(ctx, "validation refused: empty or oversize token", "length", len(token))
+		return textAnswer(http.StatusBadRequest, "bad validation token", "400: bad validation token")
 	}
-	d.Logger.Info("answered Graph's validation handshake", "function", function, "invocation", invocationID)
-	funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{
-		Outputs: map[string]any{httpOutput: funcproto.HTTPOutput{StatusCode: http.StatusOK, Body: token,
-			Headers: map[string]string{"Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"}}},
-		Logs: []string{"200: validation token echoed"},
-	})
+	logctx.From(ctx).InfoContext(ctx, "answered Graph's validation handshake")
+	return httpAnswer(http.StatusOK, "text/plain; charset=utf-8", []byte(token), map[string]string{"X-Content-Type-Options": "nosniff"},
+		"200: validation token echoed")
 }
 
-// answer completes the invocation with an http output.
-func answer(w http.ResponseWriter, status int, body, logLine string) {
-	out := funcproto.HTTPOutput{StatusCode: status, Body: body}
-	if body != "" {
-		out.Headers = map[string]string{"Content-Type": "text/plain; charset=utf-8"}
-	}
-	funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Outputs: map[string]any{httpOutput: out}, Logs: []string{logLine}})
-}
-
-// receive checks a batch, answers its lifecycle events and asks for the
-// pulls it needs. A lifecycle event that failed for a reason a retry may
-// cure fails the whole (so Graph resends it), after the pulls are asked.
-func (d Deps) receive(ctx context.Context, function, invocationID string, batch notify.Batch, sent *sentPulls) (string, error) {
+// receive checks a batch, queues the work its lifecycle events ask for
+// and asks for the pulls it needs. Nothing here calls Graph: the answer
+// waits only for the queue.
+func (d Deps) receive(ctx context.Context, batch notify.Batch) (string, error) {
 	lookup, err := d.knownSubscriptions(ctx)
 	if err != nil {
 		return "", fmt.Errorf("read subscriptions: %w", err)
@@ -138,30 +105,21 @@ func (d Deps) receive(ctx context.Context, function, invocationID string, batch 
 	for _, dir := range res.Directions {
 		dirs[dir] = "notification"
 	}
-	var lifecycleErrs []error
-	for _, ev := range res.Events {
-		if ev.LifecycleEvent == notify.EventMissed {
-			continue // a pull, already asked
-		}
-		err := d.lifecycle(ctx, ev, dirs)
-		if err != nil && !galsync.IsPermanent(err) {
-			lifecycleErrs = append(lifecycleErrs, err)
-		}
-	}
-	if err := d.requestPulls(ctx, dirs, sent); err != nil {
+	queued, err := d.queueLifecycle(ctx, res.Events)
+	if err != nil {
 		return "", err
 	}
-	log := d.Logger.With("function", function, "invocation", invocationID)
+	if err := d.Pulls.Request(ctx, dirs); err != nil {
+		return "", err
+	}
+	log := logctx.From(ctx)
 	if n := res.RejectedCount(); n > 0 {
-		log.Warn("notifications refused", "refused", n, "reasons", reasons(res.Rejected), "accepted", res.Accepted)
+		log.WarnContext(ctx, "notifications refused", "refused", n, "reasons", reasons(res.Rejected), "accepted", res.Accepted)
 	}
-	summary := fmt.Sprintf("202: %d accepted, %d refused %s; pulls asked for %v", res.Accepted, res.RejectedCount(),
-		reasons(res.Rejected), slices.Sorted(maps.Keys(dirs)))
-	log.Info("notifications received", "accepted", res.Accepted, "refused", res.RejectedCount(), "pulls", len(dirs), "events", len(res.Events))
-	if err := errors.Join(lifecycleErrs...); err != nil {
-		return "", err
-	}
-	return summary, nil
+	log.InfoContext(ctx, "notifications received", "accepted", res.Accepted, "refused", res.RejectedCount(), "pulls", len(dirs),
+		"events", len(res.Events), "queued", queued)
+	return fmt.Sprintf("202: %d accepted, %d refused %s; pulls asked for %v; %d lifecycle event(s) queued", res.Accepted, res.RejectedCount(),
+		reasons(res.Rejected), slices.Sorted(maps.Keys(dirs)), queued), nil
 }
 
 // knownSubscriptions reads the kept subscriptions into a lookup by id.
@@ -196,78 +154,6 @@ func (d Deps) directionsFrom(tenant string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// requestPulls sends one pull request per direction, coalesced in the
-// notification window. Requests this process has already sent for the
-// same window (sent, if not nil) are not sent again: the queue would drop
-// them as duplicates, and skipping the write keeps the answer to Graph
-// fast.
-func (d Deps) requestPulls(ctx context.Context, dirs map[string]string, sent *sentPulls) error {
-	now, window := d.Now(), d.notifyWindow()
-	end := pipeline.PullWindowEnd(now, window)
-	msgs := make([]queue.Message, 0, len(dirs))
-	for _, dir := range slices.Sorted(maps.Keys(dirs)) {
-		m, err := pipeline.PullMessage(dir, dirs[dir], now, window)
-		if err != nil {
-			return err
-		}
-		if sent.has(m.ID, now) {
-			continue
-		}
-		msgs = append(msgs, m)
-	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	if err := d.Queue.Send(ctx, galsync.QueuePulls, msgs...); err != nil {
-		return fmt.Errorf("enqueue pulls: %w", err)
-	}
-	for _, m := range msgs {
-		sent.add(m.ID, end, now)
-	}
-	return nil
-}
-
-// sentPulls remembers, until their window ends, the pull requests this
-// process has durably sent.
-type sentPulls struct {
-	mu  sync.Mutex
-	ids map[string]time.Time // message id → end of its window
-}
-
-func (s *sentPulls) has(id string, now time.Time) bool {
-	if s == nil {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	end, ok := s.ids[id]
-	return ok && now.Before(end)
-}
-
-func (s *sentPulls) add(id string, end, now time.Time) {
-	if s == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ids == nil {
-		s.ids = map[string]time.Time{}
-	}
-	for k, e := range s.ids {
-		if !now.Before(e) {
-			delete(s.ids, k)
-		}
-	}
-	s.ids[id] = end
-}
-
-func (d Deps) notifyWindow() time.Duration {
-	if d.NotifyCoalesceWindow > 0 {
-		return d.NotifyCoalesceWindow
-	}
-	return DefaultNotifyCoalesceWindow
 }
 
 // reasons writes refusal counts as "(wrong-client-state 2, malformed 1)".

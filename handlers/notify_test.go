@@ -162,8 +162,10 @@ func TestNotificationAfterItsPullWasEnqueuedIsCovered(t *testing.T) {
 	if err != nil || !first.RoundFinished {
 		t.Fatalf("first round: %+v %v", first, err)
 	}
-	// Start just after a window opens, so both notifications fall in it.
-	time.Sleep(time.Until(e.clock.Now().Truncate(window).Add(window + 20*time.Millisecond)))
+	// Start just after a window opens, so both notifications fall in it:
+	// the clock galsync and the simulator share moves there.
+	now := e.clock.Now()
+	e.clock.Advance(now.Truncate(window).Add(window + 20*time.Millisecond).Sub(now))
 
 	ada, err := e.sim.UpsertUser(sourceID, sim.User{DisplayName: "Ada", Mail: "ada@source.onmicrosoft.com", AccountEnabled: true})
 	if err != nil {
@@ -177,9 +179,10 @@ func TestNotificationAfterItsPullWasEnqueuedIsCovered(t *testing.T) {
 		t.Fatal("no pull message")
 	}
 	// A worker takes the pull at once...
+	e.sim.ResetRequests()
 	pulled := make(chan string, 1)
 	go func() { pulled <- strings.Join(e.deliver(FuncDeltaPull, msg).Logs, "; ") }()
-	time.Sleep(50 * time.Millisecond)
+	waitFor(t, 5*time.Second, "the pull's invocation", func() bool { return e.invocations(FuncDeltaPull) == 1 })
 
 	// ...and then Grace changes and Graph says so, in the same window: the
 	// pull request this asks for is a duplicate and dropped.
@@ -189,6 +192,9 @@ func TestNotificationAfterItsPullWasEnqueuedIsCovered(t *testing.T) {
 	}
 	if out := e.postHTTP(FuncGraphNotify, "", body(t, notification(rec, rec.ClientState, grace.ID))); out.StatusCode != http.StatusAccepted {
 		t.Fatalf("second notification: %+v", out)
+	}
+	if reads := e.sim.FindRequests(sim.RequestFilter{Kind: "delta", Tenant: sourceID}); len(reads) != 0 {
+		t.Fatalf("the pull read the changes before its window closed: %d delta read(s)", len(reads))
 	}
 	if _, ok := e.receivePull(100 * time.Millisecond); ok {
 		t.Fatal("the second pull request was not folded into the first")

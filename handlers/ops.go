@@ -1,12 +1,11 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
@@ -34,108 +33,60 @@ type provisionRequest struct {
 }
 
 func provision(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, inv, ok := httpInvocation(w, r, d, FuncProvision)
-		if !ok {
-			return
-		}
+	return serveHTTP(d, FuncProvision, maxOpsInvocationBytes, jsonError, func(ctx context.Context, req funcproto.HTTPRequest, inv string) (answer, error) {
 		if d.Provisioner == nil {
-			jsonAnswer(w, http.StatusServiceUnavailable, map[string]string{"error": "provisioning on demand is not configured"})
-			return
+			return jsonError(http.StatusServiceUnavailable, "provisioning on demand is not configured"), nil
 		}
 		var body provisionRequest
-		dec := json.NewDecoder(strings.NewReader(string(req.Body)))
+		dec := json.NewDecoder(bytes.NewReader(req.Body))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil || body.Direction == "" || body.User == "" {
-			jsonAnswer(w, http.StatusBadRequest, map[string]string{
-				"error": `send {"direction":"<direction name>","user":"<source object id or user principal name>"}`})
-			return
+			return jsonError(http.StatusBadRequest, `send {"direction":"<direction name>","user":"<source object id or user principal name>"}`), nil
 		}
 		if _, ok := d.Directions[body.Direction]; !ok {
-			jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": "direction " + strconv.Quote(body.Direction) + " is not configured"})
-			return
+			return jsonError(http.StatusBadRequest, "direction "+strconv.Quote(body.Direction)+" is not configured"), nil
 		}
-		rep, err := d.Provisioner.Provision(r.Context(), body.Direction, body.User, inv)
+		rep, err := d.Provisioner.Provision(ctx, body.Direction, body.User, inv)
 		if err != nil {
-			fail(w, d.Logger, FuncProvision, inv, err)
-			return
+			return answer{}, err
 		}
-		jsonAnswer(w, http.StatusOK, rep)
+		return jsonAnswer(http.StatusOK, rep), nil
 	})
 }
 
 func provisioningLog(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, inv, ok := httpInvocation(w, r, d, FuncLog)
-		if !ok {
-			return
-		}
+	return serveHTTP(d, FuncLog, maxOpsInvocationBytes, jsonError, func(ctx context.Context, req funcproto.HTTPRequest, _ string) (answer, error) {
 		if d.Log == nil {
-			jsonAnswer(w, http.StatusServiceUnavailable, map[string]string{"error": "the provisioning log is not configured"})
-			return
+			return jsonError(http.StatusServiceUnavailable, "the provisioning log is not configured"), nil
 		}
 		param := func(name string) string { v, _ := req.QueryValue(name); return v }
 		q := galsync.LogQuery{Direction: param("direction"), SourceUserID: param("user"), Action: param("action"), Limit: 200}
 		if q.Direction != "" {
 			if _, ok := d.Directions[q.Direction]; !ok {
-				jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": "direction " + strconv.Quote(q.Direction) + " is not configured"})
-				return
+				return jsonError(http.StatusBadRequest, "direction "+strconv.Quote(q.Direction)+" is not configured"), nil
 			}
 		}
 		if s := param("since"); s != "" {
 			since, err := galsync.ParseSince(s, d.Now())
 			if err != nil {
-				jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": "since: " + err.Error()})
-				return
+				return jsonError(http.StatusBadRequest, "since: "+err.Error()), nil
 			}
 			q.Since = since
 		}
 		if s := param("limit"); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 || n > 10000 {
-				jsonAnswer(w, http.StatusBadRequest, map[string]string{"error": "limit must be a number from 1 to 10000"})
-				return
+				return jsonError(http.StatusBadRequest, "limit must be a number from 1 to 10000"), nil
 			}
 			q.Limit = n
 		}
-		entries, err := d.Log.QueryLog(r.Context(), q)
+		entries, err := d.Log.QueryLog(ctx, q)
 		if err != nil {
-			fail(w, d.Logger, FuncLog, inv, err)
-			return
+			return answer{}, err
 		}
 		if entries == nil {
 			entries = []galsync.LogEntry{}
 		}
-		jsonAnswer(w, http.StatusOK, map[string]any{"entries": entries})
+		return jsonAnswer(http.StatusOK, map[string]any{"entries": entries}), nil
 	})
-}
-
-// httpInvocation decodes an HTTP-trigger invocation; on failure it has
-// answered already.
-func httpInvocation(w http.ResponseWriter, r *http.Request, d Deps, function string) (funcproto.HTTPRequest, string, bool) {
-	inv, err := funcproto.Decode(r, maxOpsInvocationBytes)
-	if errors.Is(err, funcproto.ErrBodyTooLarge) {
-		jsonAnswer(w, http.StatusRequestEntityTooLarge, map[string]string{"error": "request too large"})
-		return funcproto.HTTPRequest{}, "", false
-	}
-	if err != nil {
-		fail(w, d.Logger, function, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
-		return funcproto.HTTPRequest{}, "", false
-	}
-	req, err := inv.HTTP("req")
-	if err != nil {
-		fail(w, d.Logger, function, inv.InvocationID, galsync.Permanent(err))
-		return funcproto.HTTPRequest{}, "", false
-	}
-	return req, inv.InvocationID, true
-}
-
-// jsonAnswer completes the invocation with a JSON http output.
-func jsonAnswer(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status, b = http.StatusInternalServerError, []byte(`{"error":"could not encode the answer"}`)
-	}
-	out := funcproto.HTTPOutput{StatusCode: status, Body: string(b), Headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}}
-	funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Outputs: map[string]any{httpOutput: out}, Logs: []string{strconv.Itoa(status)}})
 }

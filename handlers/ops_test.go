@@ -72,6 +72,11 @@ func TestLogEndpoint(t *testing.T) {
 	if len(got.Entries) != 1 || got.Entries[0].Action != galsync.ActionUpdate || got.Entries[0].Attributes[0] != "jobTitle" {
 		t.Errorf("entries = %+v, want u1's update of the last 90 minutes", got.Entries)
 	}
+	// Days, as galsync dlq --older-than takes them.
+	out = invokeOps(t, h, FuncLog, http.MethodGet, "log?direction=a-to-b&since=7d", nil)
+	if err := json.Unmarshal([]byte(out.Body), &got); err != nil || out.StatusCode != http.StatusOK || len(got.Entries) != 3 {
+		t.Errorf("since=7d: %d %q, %v; want the 3 entries", out.StatusCode, out.Body, err)
+	}
 	if !strings.HasPrefix(out.Headers["Content-Type"], "application/json") {
 		t.Errorf("content type %q", out.Headers["Content-Type"])
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
@@ -12,23 +11,26 @@ import (
 )
 
 func deltaPull(d Deps) http.Handler {
-	return queueHandler(d, FuncDeltaPull, galsync.QueuePulls, func(r *http.Request, msg funcproto.ServiceBusMessage, invocationID string) (string, error) {
+	return queueHandler(d, FuncDeltaPull, galsync.QueuePulls, func(ctx context.Context, msg funcproto.ServiceBusMessage, invocationID string) (string, error) {
 		req, err := galsync.DecodePullRequest(msg.Body)
 		if err != nil {
 			return "", err
 		}
+		if req.Mode == galsync.PullLifecycle {
+			return d.actOnLifecycle(ctx, *req.Lifecycle)
+		}
 		if req.Mode == galsync.PullSweep {
-			res, err := d.Sweeper.Sweep(r.Context(), req, invocationID)
+			res, err := d.Sweeper.Sweep(ctx, req, invocationID)
 			if err != nil {
 				return "", err
 			}
 			return fmt.Sprintf("swept %s: %d page(s), %d guest(s) read: %d drifted, %d missing, %d conflict(s); finished=%t continued=%t",
 				req.Direction, res.Pages, res.Read, res.Drifted, res.Missing, res.Conflicts, res.Finished, res.Continued), nil
 		}
-		if err := holdUntil(r.Context(), req.NotBefore, d.Now(), d.notifyWindow()); err != nil {
+		if err := d.Pulls.Hold(ctx, req); err != nil {
 			return "", fmt.Errorf("pull %s: waiting for its window to close: %w", req.Direction, err)
 		}
-		res, err := d.Puller.Pull(r.Context(), req, invocationID)
+		res, err := d.Puller.Pull(ctx, req, invocationID)
 		if err != nil {
 			return "", err
 		}
@@ -36,26 +38,6 @@ func deltaPull(d Deps) http.Handler {
 			req.Direction, res.Pages, res.Users, res.Invites, res.Updates, res.Deprovisions, res.Unchanged, res.Skipped,
 			res.RoundFinished, res.Paused, res.Blocked, res.Resynced, res.Continued, res.Superseded, res.SweepRequested), nil
 	})
-}
-
-// holdUntil waits until notBefore, the end of the coalescing window the
-// pull request stands for: a request folded into it later was dropped as
-// a duplicate, and the pull that runs must cover it. The wait is bounded
-// by max: windows longer than that (the timer's) are coalesced best
-// effort, which their own periodic ticks make good.
-func holdUntil(ctx context.Context, notBefore, now time.Time, max time.Duration) error {
-	wait := min(notBefore.Sub(now), max)
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 type workFunc func(ctx context.Context, item galsync.WorkItem, invocationID string) (pipeline.Outcome, error)
@@ -71,14 +53,14 @@ func updateWorker(d Deps) http.Handler {
 // workHandler runs a worker on one work item and sends on what it hands
 // to the other worker.
 func workHandler(d Deps, function, queueName string, handle workFunc) http.Handler {
-	return queueHandler(d, function, queueName, func(r *http.Request, msg funcproto.ServiceBusMessage, invocationID string) (string, error) {
+	return queueHandler(d, function, queueName, func(ctx context.Context, msg funcproto.ServiceBusMessage, invocationID string) (string, error) {
 		item, err := galsync.DecodeWorkItem(msg.Body)
 		if err != nil {
 			return "", err
 		}
-		out, err := handle(r.Context(), item, invocationID)
+		out, err := handle(ctx, item, invocationID)
 		if err == nil && out.HandOff != nil {
-			err = pipeline.SendHandOff(r.Context(), d.Queue, out.HandOff)
+			err = pipeline.SendHandOff(ctx, d.Queue, out.HandOff)
 		}
 		if err != nil {
 			return "", fmt.Errorf("%s user %s seq %d: %w", item.Direction, item.SourceUserID, item.Seq, err)

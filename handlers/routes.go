@@ -8,7 +8,6 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -30,9 +29,9 @@ type Deps struct {
 	Tracer trace.Tracer
 	Queue  queue.Sender
 	Now    galsync.Clock
-	// PullCoalesceWindow folds pull requests of one direction within the
-	// window into one message.
-	PullCoalesceWindow time.Duration
+	// Pulls asks for pulls, folded per direction and window, and holds
+	// a pull until its window has closed (one per process).
+	Pulls *pipeline.Coalescer
 	// Subscriptions keeps the Graph change-notification subscriptions
 	// (*subscription.Manager, set even when notifications are off: it then
 	// removes them). Nil: this deployment leaves subscriptions alone.
@@ -40,11 +39,6 @@ type Deps struct {
 	// SubscriptionRecords are the kept subscriptions that notifications
 	// are checked against (the store).
 	SubscriptionRecords SubscriptionRecords
-	// NotifyCoalesceWindow folds the pulls that notifications ask for
-	// within the window into one, which starts at the window's end; it
-	// also bounds how long delta-pull waits for any request's window to
-	// close (DefaultNotifyCoalesceWindow when 0).
-	NotifyCoalesceWindow time.Duration
 	// Provisioner and Log serve the provision and log endpoints.
 	Provisioner *pipeline.Provisioner
 	Log         LogReader

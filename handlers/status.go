@@ -5,14 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/galsync/galsync/shared/funcproto"
-	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/logctx"
 	"github.com/galsync/galsync/shared/status"
 )
 
@@ -32,40 +32,30 @@ type StatusReporter interface {
 // what failed in its errors: the page matters most when something is
 // broken. The report's errors are logged here, once.
 func statusPage(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inv, err := funcproto.Decode(r, maxInvocationBytes)
-		if err != nil {
-			fail(w, statusLogger(d), FuncStatus, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
-			return
-		}
-		req, err := inv.HTTP("req")
-		if err != nil {
-			fail(w, statusLogger(d), FuncStatus, inv.InvocationID, galsync.Permanent(err))
-			return
-		}
+	refuse := func(code int, msg string) answer {
+		return statusAnswer(code, "text/plain; charset=utf-8", []byte(msg+"\n"), nil, fmt.Sprintf("%d: %s", code, msg))
+	}
+	return serveHTTP(d, FuncStatus, maxInvocationBytes, refuse, func(ctx context.Context, req funcproto.HTTPRequest, _ string) (answer, error) {
 		if req.Method != "" && !strings.EqualFold(req.Method, http.MethodGet) {
-			statusAnswer(w, http.StatusMethodNotAllowed, "text/plain; charset=utf-8", []byte("status answers GET only\n"),
-				map[string]string{"Allow": http.MethodGet}, "405: "+req.Method)
-			return
+			return statusAnswer(http.StatusMethodNotAllowed, "text/plain; charset=utf-8", []byte("status answers GET only\n"),
+				map[string]string{"Allow": http.MethodGet}, "405: "+req.Method), nil
 		}
 		asHTML, err := wantsHTML(req)
 		if err != nil {
-			statusAnswer(w, http.StatusBadRequest, "text/plain; charset=utf-8", []byte(err.Error()+"\n"), nil, "400: "+err.Error())
-			return
+			return refuse(http.StatusBadRequest, err.Error()), nil
 		}
 		if d.Status == nil {
-			statusAnswer(w, http.StatusServiceUnavailable, "text/plain; charset=utf-8",
-				[]byte("status is not configured in this deployment\n"), nil, "503: no status reporter")
-			return
+			return statusAnswer(http.StatusServiceUnavailable, "text/plain; charset=utf-8",
+				[]byte("status is not configured in this deployment\n"), nil, "503: no status reporter"), nil
 		}
-		rep := d.Status.Report(r.Context())
+		rep := d.Status.Report(ctx)
 		if errs := allErrors(rep); len(errs) > 0 {
-			statusLogger(d).Warn("status: some reads failed", "function", FuncStatus, "invocation", inv.InvocationID, "errors", errs)
+			logctx.From(ctx).WarnContext(ctx, "status: some reads failed", "errors", errs)
 		}
 		var body bytes.Buffer
-		contentType := "application/json; charset=utf-8"
+		contentType, format := "application/json; charset=utf-8", "json"
 		if asHTML {
-			contentType = "text/html; charset=utf-8"
+			contentType, format = "text/html; charset=utf-8", "html"
 			err = status.WriteHTML(&body, rep)
 		} else {
 			enc := json.NewEncoder(&body)
@@ -73,15 +63,10 @@ func statusPage(d Deps) http.Handler {
 			err = enc.Encode(rep)
 		}
 		if err != nil {
-			fail(w, statusLogger(d), FuncStatus, inv.InvocationID, fmt.Errorf("write status: %w", err))
-			return
+			return answer{}, fmt.Errorf("write status: %w", err)
 		}
-		format := "json"
-		if asHTML {
-			format = "html"
-		}
-		statusAnswer(w, http.StatusOK, contentType, body.Bytes(), nil, fmt.Sprintf("200: status of %d direction(s) as %s (%d ok, %d paused, %d with warnings)",
-			rep.Summary.Directions, format, rep.Summary.OK, rep.Summary.Paused, rep.Summary.Warning))
+		return statusAnswer(http.StatusOK, contentType, body.Bytes(), nil, fmt.Sprintf("200: status of %d direction(s) as %s (%d ok, %d paused, %d with warnings)",
+			rep.Summary.Directions, format, rep.Summary.OK, rep.Summary.Paused, rep.Summary.Warning)), nil
 	})
 }
 
@@ -95,18 +80,11 @@ var statusHeaders = map[string]string{
 	"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
 }
 
-func statusAnswer(w http.ResponseWriter, code int, contentType string, body []byte, extra map[string]string, logLine string) {
-	headers := map[string]string{"Content-Type": contentType}
-	for k, v := range statusHeaders {
-		headers[k] = v
-	}
-	for k, v := range extra {
-		headers[k] = v
-	}
-	funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{
-		Outputs: map[string]any{httpOutput: funcproto.HTTPOutput{StatusCode: code, Body: string(body), Headers: headers}},
-		Logs:    []string{logLine},
-	})
+// statusAnswer is an http output with statusHeaders, and extra.
+func statusAnswer(code int, contentType string, body []byte, extra map[string]string, logLine string) answer {
+	headers := maps.Clone(statusHeaders)
+	maps.Copy(headers, extra)
+	return httpAnswer(code, contentType, body, headers, logLine)
 }
 
 // wantsHTML decides the format: ?format= first, else the Accept header,
@@ -160,11 +138,4 @@ func allErrors(r status.Report) []string {
 		}
 	}
 	return out
-}
-
-func statusLogger(d Deps) *slog.Logger {
-	if d.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return d.Logger
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/galsync/galsync/shared/funcproto"
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/logctx"
 	"github.com/galsync/galsync/shared/subscription"
 )
 
@@ -31,26 +32,16 @@ var _ SubscriptionManager = (*subscription.Manager)(nil)
 // failure fails the invocation, after the tenants that worked are done;
 // the next tick tries again.
 func subscriptionTimer(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inv, err := funcproto.Decode(r, maxInvocationBytes)
-		if err != nil {
-			fail(w, d.Logger, FuncSubscriptionTimer, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
-			return
-		}
-		if _, err := inv.Timer("timer"); err != nil {
-			fail(w, d.Logger, FuncSubscriptionTimer, inv.InvocationID, galsync.Permanent(err))
-			return
-		}
+	return serveTimer(d, FuncSubscriptionTimer, func(ctx context.Context, _ funcproto.TimerInfo, _ string) (answer, error) {
 		if d.Subscriptions == nil {
-			funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Logs: []string{"change notifications are not managed by this deployment"}})
-			return
+			return logged("change notifications are not managed by this deployment"), nil
 		}
-		outs, ensureErr := d.Subscriptions.Ensure(r.Context())
+		outs, ensureErr := d.Subscriptions.Ensure(ctx)
 		logs := make([]string, 0, len(outs)+1)
 		pulls := map[string]string{}
 		for _, o := range outs {
-			d.Logger.Info("subscription", "function", FuncSubscriptionTimer, "invocation", inv.InvocationID, "tenant", o.Tenant,
-				"action", o.Action, "subscription", o.SubscriptionID, "expires", o.ExpiresAt, "pull", o.NeedsPull)
+			logctx.From(ctx).InfoContext(ctx, "subscription", "tenant", o.Tenant, "action", o.Action,
+				"subscription", o.SubscriptionID, "expires", o.ExpiresAt, "pull", o.NeedsPull)
 			logs = append(logs, fmt.Sprintf("%s: %s %s (expires %s)", o.Tenant, o.Action, o.SubscriptionID, o.ExpiresAt.Format("2006-01-02T15:04Z")))
 			if o.NeedsPull {
 				for _, dir := range d.directionsFrom(o.Tenant) {
@@ -58,17 +49,15 @@ func subscriptionTimer(d Deps) http.Handler {
 				}
 			}
 		}
-		if err := d.requestPulls(r.Context(), pulls, nil); err != nil {
-			fail(w, d.Logger, FuncSubscriptionTimer, inv.InvocationID, err)
-			return
+		if err := d.Pulls.Request(ctx, pulls); err != nil {
+			return answer{}, err
 		}
 		if ensureErr != nil {
-			fail(w, d.Logger, FuncSubscriptionTimer, inv.InvocationID, ensureErr)
-			return
+			return answer{}, ensureErr
 		}
 		if len(logs) == 0 {
 			logs = append(logs, "no subscription to keep")
 		}
-		funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Logs: logs})
+		return logged(logs...), nil
 	})
 }

@@ -1,9 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/galsync/galsync/shared/funcproto"
@@ -13,12 +13,12 @@ import (
 )
 
 // deltaTimer is the safety net behind change notifications: on every tick
-// it asks for a pull of every direction. Pulls of one direction within the
-// coalescing window share a message id, so overlapping ticks and
-// notifications fold into one.
+// it asks for a pull of every direction, folded in the timer's coalescing
+// window (pipeline.Coalescer), so overlapping or retried ticks fold into
+// one.
 func deltaTimer(d Deps) http.Handler {
 	return directionTimer(d, FuncDeltaTimer, "a pull", func(dir string, now time.Time) (queue.Message, error) {
-		return pipeline.PullMessage(dir, "timer", now, d.PullCoalesceWindow)
+		return d.Pulls.TickMessage(dir, now)
 	})
 }
 
@@ -48,37 +48,20 @@ func fullSyncTimer(d Deps) http.Handler {
 // directionTimer is a timer function that sends one pulls-queue message per
 // direction.
 func directionTimer(d Deps, function, what string, message func(dir string, now time.Time) (queue.Message, error)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inv, err := funcproto.Decode(r, maxInvocationBytes)
-		if err != nil {
-			fail(w, d.Logger, function, r.Header.Get(funcproto.HeaderInvocationID), galsync.Permanent(err))
-			return
-		}
-		info, err := inv.Timer("timer")
-		if err != nil {
-			fail(w, d.Logger, function, inv.InvocationID, galsync.Permanent(err))
-			return
-		}
-		names := make([]string, 0, len(d.Directions))
-		for name := range d.Directions {
-			names = append(names, name)
-		}
-		slices.Sort(names)
+	return serveTimer(d, function, func(ctx context.Context, info funcproto.TimerInfo, _ string) (answer, error) {
 		now := d.Now()
+		names := d.Directions.Names()
 		msgs := make([]queue.Message, 0, len(names))
 		for _, name := range names {
 			m, err := message(name, now)
 			if err != nil {
-				fail(w, d.Logger, function, inv.InvocationID, err)
-				return
+				return answer{}, err
 			}
 			msgs = append(msgs, m)
 		}
-		if err := d.Queue.Send(r.Context(), galsync.QueuePulls, msgs...); err != nil {
-			fail(w, d.Logger, function, inv.InvocationID, fmt.Errorf("enqueue: %w", err))
-			return
+		if err := d.Queue.Send(ctx, galsync.QueuePulls, msgs...); err != nil {
+			return answer{}, fmt.Errorf("enqueue: %w", err)
 		}
-		funcproto.WriteResponse(w, http.StatusOK, funcproto.Response{Logs: []string{
-			fmt.Sprintf("requested %s of %d direction(s) (past due: %t)", what, len(msgs), info.IsPastDue)}})
+		return logged(fmt.Sprintf("requested %s of %d direction(s) (past due: %t)", what, len(msgs), info.IsPastDue)), nil
 	})
 }

@@ -10,9 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/galsync/galsync/shared/clocktest"
 )
 
 const (
@@ -24,28 +25,6 @@ const (
 	secretB = "secret-b"
 )
 
-// fakeClock is a settable clock for Options.Now.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // harness is a simulator serving HTTPS on a loopback port, with tenants A
 // (a.onmicrosoft.com) and B (b.onmicrosoft.com), one app each.
 type harness struct {
@@ -53,12 +32,12 @@ type harness struct {
 	s      *Server
 	url    string
 	client *http.Client
-	clock  *fakeClock
+	clock  *clocktest.Clock
 }
 
 func startSim(t testing.TB, opts Options) *harness {
 	t.Helper()
-	clock := newFakeClock()
+	clock := clocktest.New(time.Time{})
 	if opts.Now == nil {
 		opts.Now = clock.Now
 	}

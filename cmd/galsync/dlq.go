@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,8 +48,9 @@ Filters (every command; together they narrow):
                     from it
   --direction D     this direction only (its name in the topology)
   --reason TEXT     the reason, description or last error contains TEXT (any case)
-  --older-than AGE  enqueued at least AGE ago (90s, 15m, 2h, 7d, 1d12h)
-  --newer-than AGE  enqueued less than AGE ago
+  --older-than AGE  enqueued at least AGE ago (90s, 15m, 2h, 7d, 1d12h), or
+                    at or before an RFC 3339 time (2026-11-26T09:00:00Z)
+  --newer-than AGE  enqueued less than AGE ago, or after an RFC 3339 time
   --id ID           this message id, or a replayed copy of it (ID/replay-N);
                     show also takes the id as its argument
   --limit N         at most N dead letters (default 0: all)
@@ -255,34 +255,20 @@ func dlqEmbeddedHint(err error, getenv func(string) string) error {
 	return fmt.Errorf("%w\nIf galsync local is running on this data directory, stop it and run the command again: the embedded file is open in one process at a time", err)
 }
 
-// dlqAgeFlag is a duration that also takes days: 7d, 1d12h.
+// dlqAgeFlag is an age: how long ago a letter was enqueued at least (or
+// at most). It takes what every galsync command takes for a point back in
+// time (galsync.ParseSince): an age (90s, 2h, 7d, 1d12h) or an RFC 3339
+// time, which stands for its age now.
 type dlqAgeFlag struct{ d time.Duration }
-
-var dlqDaysPrefix = regexp.MustCompile(`^(\d+)d(.*)$`)
 
 func (a *dlqAgeFlag) String() string { return a.d.String() }
 
 func (a *dlqAgeFlag) Set(s string) error {
-	var days time.Duration
-	rest := s
-	if m := dlqDaysPrefix.FindStringSubmatch(s); m != nil {
-		n, err := strconv.Atoi(m[1])
-		if err != nil {
-			return fmt.Errorf("age %q: %w", s, err)
-		}
-		days, rest = time.Duration(n)*24*time.Hour, m[2]
+	d, err := galsync.AgeSince(s, time.Now())
+	if err != nil {
+		return fmt.Errorf("age %w", err)
 	}
-	var d time.Duration
-	if rest != "" {
-		var err error
-		if d, err = time.ParseDuration(rest); err != nil {
-			return fmt.Errorf("age %q: want a duration such as 90s, 15m, 2h or 7d", s)
-		}
-	}
-	if days+d <= 0 {
-		return fmt.Errorf("age %q: must be positive", s)
-	}
-	a.d = days + d
+	a.d = d
 	return nil
 }
 

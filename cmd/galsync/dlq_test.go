@@ -243,6 +243,7 @@ func TestDlqUsage(t *testing.T) {
 	}
 }
 
+// The ages take what galsync log --since takes (galsync.ParseSince).
 func TestDlqAgeFlag(t *testing.T) {
 	for in, want := range map[string]time.Duration{"90s": 90 * time.Second, "2h": 2 * time.Hour, "7d": 7 * 24 * time.Hour, "1d12h": 36 * time.Hour} {
 		var a dlqAgeFlag
@@ -250,7 +251,12 @@ func TestDlqAgeFlag(t *testing.T) {
 			t.Errorf("%q: %s, %v; want %s", in, a.d, err, want)
 		}
 	}
-	for _, bad := range []string{"", "0s", "-1h", "d", "3x", "1d-2d"} {
+	var a dlqAgeFlag
+	at := time.Now().Add(-3 * time.Hour).UTC().Format(time.RFC3339)
+	if err := a.Set(at); err != nil || a.d < 3*time.Hour-time.Second || a.d > 3*time.Hour+time.Minute {
+		t.Errorf("%q: %s, %v; want about 3h", at, a.d, err)
+	}
+	for _, bad := range []string{"", "0s", "-1h", "d", "3x", "1d-2d", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)} {
 		var a dlqAgeFlag
 		if err := a.Set(bad); err == nil {
 			t.Errorf("%q accepted as %s", bad, a.d)

@@ -251,19 +251,10 @@ func deadLettered(ctx context.Context, a *app) (int, error) {
 	return total, nil
 }
 
+// requestPulls asks for a pull of every direction that folds into no
+// earlier one and starts at once.
 func requestPulls(ctx context.Context, a *app, trigger string) error {
-	for name := range a.catalog {
-		// A startup pull is never folded into an earlier one: a window of
-		// one nanosecond gives it a message id of its own.
-		m, err := pipeline.PullMessage(name, trigger, time.Now(), time.Nanosecond)
-		if err != nil {
-			return err
-		}
-		if err := a.queue.Send(ctx, galsync.QueuePulls, m); err != nil {
-			return fmt.Errorf("request a pull of %s: %w", name, err)
-		}
-	}
-	return nil
+	return a.deps.Pulls.RequestNow(ctx, trigger, a.catalog.Names()...)
 }
 
 func requestSweeps(ctx context.Context, a *app, trigger string) error {

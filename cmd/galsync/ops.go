@@ -254,7 +254,8 @@ Reads the provisioning log: every action galsync took or skipped on a user,
 with its reason, the source and target ids, the attributes it changed (names,
 not values) and the outcome. It answers "what happened to user U".
 
---since takes a duration back from now (24h, 90m) or an RFC 3339 time.
+--since takes an age back from now (90m, 24h, 7d, 1d12h) or an RFC 3339
+time (2026-11-26T09:00:00Z), as galsync dlq --older-than does.
 --user takes an object id, or a user principal name (resolved through Graph
 in the direction's source tenant; needs --direction).
 
@@ -273,7 +274,7 @@ func logCommand(ctx context.Context, args []string, getenv func(string) string, 
 	direction := fs.String("direction", "", "only this direction")
 	user := fs.String("user", "", "only this source user (object id or UPN)")
 	action := fs.String("action", "", "only this action: invite, join, update, reenable, disable, delete, skip, conflict, refused, park, sweep, pause, resync, approve, discard")
-	since := fs.String("since", "", "only entries after this (a duration back from now, or an RFC 3339 time)")
+	since := fs.String("since", "", "only entries after this (an age back from now such as 24h or 7d, or an RFC 3339 time)")
 	limit := fs.Int("limit", 200, "at most this many entries, oldest first (0: all)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if help, err := parseOp(fs, args); help || err != nil {

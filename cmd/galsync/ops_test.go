@@ -270,7 +270,7 @@ func TestLogTellsWhatHappened(t *testing.T) {
 			t.Errorf("log for user %s lacks %s/%s: %+v", tc.user.ID, tc.action, tc.outcome, entries)
 		}
 	}
-	out, _, err := runCLI(t, "log", "--direction", direction, "--user", updated.ID)
+	out, _, err := runCLI(t, "log", "--direction", direction, "--user", updated.ID, "--since", "7d")
 	if err != nil || !strings.Contains(out, "jobTitle") {
 		t.Errorf("the table for the updated user does not name jobTitle (err %v):\n%s", err, out)
 	}

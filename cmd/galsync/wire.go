@@ -121,7 +121,8 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 			Budget: settings.PullBudget, Logger: logger},
 		Retrier: &pipeline.Retrier{Queue: sender, Log: st, Now: now, Metrics: metrics, Logger: logger,
 			Policy: pipeline.RetryPolicy{Budget: settings.RetryBudget, MinDelay: settings.RetryMinDelay, MaxDelay: settings.RetryMaxDelay}},
-		Queue: sender, Now: now, PullCoalesceWindow: settings.PullCoalesceWindow, Tracer: tel.Tracer(), Logger: logger,
+		Queue: sender, Now: now, Tracer: tel.Tracer(), Logger: logger,
+		Pulls: &pipeline.Coalescer{Queue: sender, Now: now, Window: settings.NotifyCoalesceWindow, TickWindow: settings.PullCoalesceWindow},
 	}
 	if _, err := metrics.ObserveQueueDepth(queueDepths(b.queue)); err != nil {
 		logger.Warn("telemetry: queue depths will not be reported", "err", err)
@@ -135,7 +136,7 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 	// removes galsync's subscriptions.
 	subs := &subscription.Manager{Graph: graphClient, Store: st, Tenants: subscription.SourceTenants(topo),
 		NotificationURL: settings.NotifyURL, LifecycleURL: settings.LifecycleURL, Now: now, Logger: logger}
-	deps.Subscriptions, deps.SubscriptionRecords, deps.NotifyCoalesceWindow = subs, st, settings.NotifyCoalesceWindow
+	deps.Subscriptions, deps.SubscriptionRecords = subs, st
 	a := &app{settings: settings, catalog: catalog, backends: b, tally: tally, deps: deps, logger: logger, tel: tel, httpClient: httpClient,
 		provisioner: &pipeline.Provisioner{Directions: catalog, Store: st, Source: graphClient, Graph: graphClient, Now: now,
 			ClaimTTL: settings.InviteClaimTTL, ReplicationWait: settings.ReplicationWait, Logger: logger},

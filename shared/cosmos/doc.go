@@ -58,8 +58,7 @@
 // guarded by its ETag (If-Match): an empty ETag creates (409 if the record
 // exists), a current one replaces (412 if another writer won, 404 if the
 // record went). All three are galsync.ErrConflict; a read of a missing record
-// is galsync.ErrNotFound. Update wraps a read-modify-write with bounded
-// retry. Nothing relies on transactional batches or partition-scoped query
+// is galsync.ErrNotFound. Nothing relies on transactional batches or partition-scoped query
 // semantics: every query names its partition in the WHERE clause too,
 // and multi-item work (DeleteRound, AppendLog) is item by item and safe to
 // repeat. Reads carry no session token, so under Session consistency a read

@@ -1,13 +1,11 @@
 package cosmos_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,121 +46,6 @@ func TestCursorConflict(t *testing.T) {
 	got, err := s.GetCursor(ctx, "a-to-b")
 	if err != nil || got.NextSeq != 2 || got.ETag != won.ETag {
 		t.Fatalf("cursor after the conflict: %+v, %v; want the first advance (seq 2, ETag %q)", got, err, won.ETag)
-	}
-}
-
-// TestUpdateRetriesConflict interleaves a competing writer between
-// Update's read and its write: the write is refused (412), Update reads
-// again and applies its change on top of the competitor's.
-func TestUpdateRetriesConflict(t *testing.T) {
-	s := openStore(t, cosmostest.Start(t), cosmos.Options{})
-	ctx := t.Context()
-	if _, err := s.PutCursor(ctx, cursor("a-to-b", 10)); err != nil {
-		t.Fatal(err)
-	}
-	var puts, conflicts int
-	put := func(ctx context.Context, c galsync.Cursor) (galsync.Cursor, error) {
-		puts++
-		if puts == 1 { // a competitor advances the cursor first
-			cur, err := s.GetCursor(ctx, "a-to-b")
-			if err != nil {
-				return c, err
-			}
-			cur.Link = "competitor"
-			cur.NextSeq += 100
-			if _, err := s.PutCursor(ctx, cur); err != nil {
-				return c, err
-			}
-		}
-		out, err := s.PutCursor(ctx, c)
-		if errors.Is(err, galsync.ErrConflict) {
-			conflicts++
-		}
-		return out, err
-	}
-	got, err := cosmos.Update(ctx, cosmos.DefaultAttempts, getCursor(s, "a-to-b"), put,
-		func(c *galsync.Cursor) error { c.NextSeq++; return nil })
-	if err != nil {
-		t.Fatalf("update: %v", err)
-	}
-	if conflicts != 1 || puts != 2 {
-		t.Errorf("%d puts, %d conflicts; want 2 puts, 1 conflict", puts, conflicts)
-	}
-	if got.NextSeq != 111 || got.Link != "competitor" {
-		t.Errorf("update wrote seq %d link %q; want 111 on top of the competitor's write", got.NextSeq, got.Link)
-	}
-	stored, err := s.GetCursor(ctx, "a-to-b")
-	if err != nil || stored.NextSeq != 111 || stored.ETag != got.ETag {
-		t.Errorf("stored %+v, %v; want what Update returned", stored, err)
-	}
-}
-
-func getCursor(s *cosmos.Store, direction string) func(context.Context) (galsync.Cursor, error) {
-	return func(ctx context.Context) (galsync.Cursor, error) { return s.GetCursor(ctx, direction) }
-}
-
-// TestUpdateConcurrent: writers racing on one cursor lose no increment,
-// the first of them creating it.
-func TestUpdateConcurrent(t *testing.T) {
-	s := openStore(t, cosmostest.Start(t), cosmos.Options{})
-	const writers, each = 6, 5
-	var conflicts atomic.Int64
-	put := func(ctx context.Context, c galsync.Cursor) (galsync.Cursor, error) {
-		out, err := s.PutCursor(ctx, c)
-		if errors.Is(err, galsync.ErrConflict) {
-			conflicts.Add(1)
-		}
-		return out, err
-	}
-	var wg sync.WaitGroup
-	for range writers {
-		wg.Go(func() {
-			for range each {
-				_, err := cosmos.Update(t.Context(), 100, getCursor(s, "hot"), put, func(c *galsync.Cursor) error {
-					c.Direction = "hot"
-					c.NextSeq++
-					return nil
-				})
-				if err != nil {
-					t.Errorf("update: %v", err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	got, err := s.GetCursor(t.Context(), "hot")
-	if err != nil || got.NextSeq != writers*each {
-		t.Fatalf("cursor seq %d, %v; want %d (no lost update)", got.NextSeq, err, writers*each)
-	}
-	t.Logf("%d conflicts retried", conflicts.Load())
-}
-
-// TestUpdateGivesUp: against a writer that always gets in first, Update
-// stops after its attempts with ErrConflict.
-func TestUpdateGivesUp(t *testing.T) {
-	s := openStore(t, cosmostest.Start(t), cosmos.Options{})
-	ctx := t.Context()
-	if _, err := s.PutCursor(ctx, cursor("a-to-b", 1)); err != nil {
-		t.Fatal(err)
-	}
-	gets := 0
-	get := func(ctx context.Context) (galsync.Cursor, error) {
-		gets++
-		c, err := s.GetCursor(ctx, "a-to-b")
-		if err == nil { // the competitor writes right after every read
-			_, err = s.PutCursor(ctx, c)
-		}
-		return c, err
-	}
-	_, err := cosmos.Update(ctx, 3, get, s.PutCursor, func(c *galsync.Cursor) error { c.NextSeq++; return nil })
-	if !errors.Is(err, galsync.ErrConflict) || gets != 3 {
-		t.Fatalf("update: %v after %d reads; want ErrConflict after 3", err, gets)
-	}
-	stop := errors.New("no")
-	_, err = cosmos.Update(ctx, 3, getCursor(s, "a-to-b"), s.PutCursor, func(*galsync.Cursor) error { return stop })
-	if !errors.Is(err, stop) {
-		t.Fatalf("update whose change fails: %v, want the change's error", err)
 	}
 }
 

@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/galsync/galsync/shared/clocktest"
 	"github.com/galsync/galsync/shared/deadletter"
 	"github.com/galsync/galsync/shared/embedded"
 	"github.com/galsync/galsync/shared/galsync"
@@ -36,20 +36,9 @@ type backend interface {
 	DeadLetter(ctx context.Context, d queue.Delivery, reason, description string) error
 }
 
-// clock is the embedded queue's clock, which stamps EnqueuedAt.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func openEmbedded(t *testing.T, c *clock) *embedded.DB {
+// openEmbedded opens an embedded queue whose clock, which stamps
+// EnqueuedAt, is c.
+func openEmbedded(t *testing.T, c *clocktest.Clock) *embedded.DB {
 	t.Helper()
 	o := queue.DefaultOptions()
 	db, err := embedded.Open(filepath.Join(t.TempDir(), "galsync.db"), embedded.Options{
@@ -67,7 +56,7 @@ func openEmbedded(t *testing.T, c *clock) *embedded.DB {
 	return db
 }
 
-func newClock() *clock { return &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 // workItem is a message as the pipeline makes it.
 func workItem(dir, user string, seq int, props map[string]string) queue.Message {
@@ -150,14 +139,14 @@ func TestListFilters(t *testing.T) {
 	b := openEmbedded(t, c)
 	deadLetter(t, b, galsync.QueueInvites, queue.ReasonMaxDeliveryCount, "delivered 5 times; last error: graph: 503 serviceNotAvailable",
 		workItem("a-to-b", "u1", 1, nil), workItem("a-to-b", "u2", 1, nil))
-	c.Add(2 * time.Hour)
+	c.Advance(2 * time.Hour)
 	noProp := workItem("c-to-d", "u3", 1, nil)
 	delete(noProp.Properties, queue.PropDirection) // found from the body
 	deadLetter(t, b, galsync.QueueUpdates, "BadInput", "sourceUserId is missing", noProp)
 	replayed := workItem("a-to-b", "u4", 2, map[string]string{queue.PropReplayCount: "1", queue.PropLastError: "invite worker: Conflict"})
 	replayed.ID = deadletter.ReplayID(replayed.ID, 1)
 	deadLetter(t, b, galsync.QueueUpdates, queue.ReasonMaxDeliveryCount, "delivered 5 times", replayed)
-	c.Add(time.Hour)
+	c.Advance(time.Hour)
 
 	for _, tc := range []struct {
 		name string

@@ -3,36 +3,19 @@ package embedded_test
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/galsync/galsync/shared/clocktest"
 	"github.com/galsync/galsync/shared/embedded"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/queue"
 )
 
-// clock is a manual clock: time moves only when a test says so.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// newClock is a manual clock: time moves only when a test says so.
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)) }
 
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 3, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func clockDB(t *testing.T, c *clock, o queue.Options) *embedded.DB {
+func clockDB(t *testing.T, c *clocktest.Clock, o queue.Options) *embedded.DB {
 	return open(t, embedded.WithoutSync(embedded.Options{Queues: allQueues(o), Now: c.Now}))
 }
 

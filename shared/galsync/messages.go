@@ -23,9 +23,16 @@ const (
 	// PullSweep compares every linked guest in the target with its desired
 	// state and sends work for those that differ.
 	PullSweep = "sweep"
+	// PullLifecycle acts on a Graph lifecycle event of a source tenant's
+	// subscription (Lifecycle names it): graph-lifecycle answers Graph at
+	// once and leaves the work to delta-pull, which reauthorizes the
+	// subscription or creates it again, then pulls the tenant's directions
+	// when changes may have gone unnotified. Direction is empty.
+	PullLifecycle = "lifecycle"
 )
 
-// PullRequest asks delta-pull to pull one direction, or to sweep it.
+// PullRequest asks delta-pull to pull one direction or to sweep it, or to
+// act on a subscription's lifecycle event.
 type PullRequest struct {
 	Direction   string    `json:"direction"`
 	Trigger     string    `json:"trigger"`
@@ -38,6 +45,21 @@ type PullRequest struct {
 	// Sweep continues a sweep: the round it belongs to and the target page
 	// to read next.
 	Sweep *SweepCursor `json:"sweep,omitempty"`
+	// Lifecycle is the event to act on (mode lifecycle only).
+	Lifecycle *LifecycleWork `json:"lifecycle,omitempty"`
+}
+
+// LifecycleWork is a lifecycle event Graph sent about a source tenant's
+// subscription, as graph-lifecycle accepted it.
+type LifecycleWork struct {
+	// Tenant is the source tenant's name in the topology.
+	Tenant string `json:"tenant"`
+	// Event is the lifecycleEvent: reauthorizationRequired,
+	// subscriptionRemoved, or one Graph may add (which is answered with a
+	// pull).
+	Event string `json:"event"`
+	// Subscription is the id of the subscription the event named.
+	Subscription string `json:"subscription,omitempty"`
 }
 
 // SweepCursor is where a sweep that ran out of its budget stands.
@@ -139,20 +161,27 @@ func DecodePullRequest(body []byte) (PullRequest, error) {
 		return p, Permanent(fmt.Errorf("pull request: %w", err))
 	}
 	var errs []error
-	if p.Direction == "" {
+	if p.Direction == "" && p.Mode != PullLifecycle {
 		errs = append(errs, errors.New("direction is missing"))
+	}
+	if p.Sweep != nil && p.Mode != PullSweep {
+		errs = append(errs, errors.New("a sweep cursor on a pull that is not a sweep"))
+	}
+	if p.Lifecycle != nil && p.Mode != PullLifecycle {
+		errs = append(errs, errors.New("a lifecycle event on a pull that is not mode lifecycle"))
 	}
 	switch p.Mode {
 	case PullDelta, PullFull:
-		if p.Sweep != nil {
-			errs = append(errs, errors.New("a sweep cursor on a pull that is not a sweep"))
-		}
 	case PullSweep:
 		if p.Sweep != nil && (p.Sweep.Round == "" || p.Sweep.Link == "") {
 			errs = append(errs, errors.New("sweep cursor without round or link"))
 		}
+	case PullLifecycle:
+		if p.Lifecycle == nil || p.Lifecycle.Tenant == "" || p.Lifecycle.Event == "" {
+			errs = append(errs, errors.New("lifecycle work without tenant or event"))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("mode %q is none of %q, %q, %q", p.Mode, PullDelta, PullFull, PullSweep))
+		errs = append(errs, fmt.Errorf("mode %q is none of %q, %q, %q, %q", p.Mode, PullDelta, PullFull, PullSweep, PullLifecycle))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return p, Permanent(fmt.Errorf("pull request: %w", err))

@@ -1,9 +1,6 @@
 package galsync
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // Cursor is where a direction's users/delta round stands. Link is the
 // @odata.nextLink of a round in progress or the @odata.deltaLink of the last
@@ -268,20 +265,4 @@ type LogQuery struct {
 	Action       string
 	Since        time.Time
 	Limit        int
-}
-
-// ParseSince reads the start of a log query: a positive duration back from
-// now (24h, 90m) or an RFC 3339 time; "" is no start.
-func ParseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return now.Add(-d), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither a positive duration (24h) nor an RFC 3339 time (2026-11-26T09:00:00Z)", s)
-	}
-	return t, nil
 }

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/syncplan"
@@ -42,6 +44,9 @@ func NewCatalog(t galsync.Topology) (Catalog, error) {
 	}
 	return c, errors.Join(errs...)
 }
+
+// Names lists the directions' names, sorted.
+func (c Catalog) Names() []string { return slices.Sorted(maps.Keys(c)) }
 
 // Get returns a direction or a permanent error naming it: a message for a
 // direction that is no longer configured cannot succeed by retrying.

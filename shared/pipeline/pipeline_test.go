@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/galsync/galsync/shared/clocktest"
 	"github.com/galsync/galsync/shared/embedded"
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/queue"
@@ -418,9 +419,8 @@ func (b *barrierGraph) DeltaPage(ctx context.Context, tenant, link string, sel [
 // ago is taken as directory replication and retried, not re-invited.
 func TestGuestDeletedInTheTarget(t *testing.T) {
 	r := newRig(t, testTopology("disable", galsync.Threshold{}))
-	clock := time.Now()
-	now := func() time.Time { return clock }
-	r.inv.Now, r.upd.Now, r.p.Now = now, now, now
+	clock := clocktest.New(time.Now())
+	r.inv.Now, r.upd.Now, r.p.Now = clock.Now, clock.Now, clock.Now
 	r.seed(1)
 	r.pull()
 	r.drain()
@@ -453,7 +453,7 @@ func TestGuestDeletedInTheTarget(t *testing.T) {
 	}
 
 	// Later: the guest really is gone; the retry invites it again.
-	clock = clock.Add(DefaultReplicationGrace + time.Minute)
+	clock.Advance(DefaultReplicationGrace + time.Minute)
 	r.drain()
 	if n := r.g.writeCount("invite"); n != 2 {
 		t.Fatalf("%d invitations after the grace, want 2 (the guest invited again)", n)

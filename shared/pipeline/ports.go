@@ -62,43 +62,6 @@ func WorkMessage(item galsync.WorkItem) (queue.Message, error) {
 	}, nil
 }
 
-// PullWindowEnd is when the coalescing window holding now ends: the
-// NotBefore of the pull request PullMessage makes at now.
-func PullWindowEnd(now time.Time, window time.Duration) time.Time {
-	_, end := pullSlot(now, window)
-	return end
-}
-
-// pullSlot numbers now's window (from the Unix epoch) and gives its end.
-func pullSlot(now time.Time, window time.Duration) (int64, time.Time) {
-	slot := now.UnixNano() / int64(window)
-	return slot, time.Unix(0, (slot+1)*int64(window)).UTC()
-}
-
-// PullMessage is a pull request for a direction. Requests within one window
-// share their message id, so the queue's duplicate detection folds a burst
-// of them into one pull. A request folded in after the message was sent
-// would be lost if the pull had already run, so the message carries the
-// window's end as NotBefore and delta-pull waits until then: the one pull
-// that runs covers every request of its window.
-func PullMessage(direction, trigger string, now time.Time, window time.Duration) (queue.Message, error) {
-	if window <= 0 {
-		return queue.Message{}, fmt.Errorf("pipeline: pull coalescing window must be positive, got %s", window)
-	}
-	slot, end := pullSlot(now, window)
-	body, err := json.Marshal(galsync.PullRequest{Direction: direction, Trigger: trigger, RequestedAt: now.UTC(), NotBefore: end})
-	if err != nil {
-		return queue.Message{}, fmt.Errorf("pipeline: encode pull request: %w", err)
-	}
-	return queue.Message{
-		ID:          fmt.Sprintf("pull:%s:%d", direction, slot),
-		Body:        body,
-		ContentType: "application/json",
-		Subject:     "pull",
-		Properties:  map[string]string{queue.PropDirection: direction},
-	}, nil
-}
-
 // SendHandOff sends an item one worker passes to the other. Its message id
 // is the item's with the hop's tag: an item can travel updates → invites →
 // updates (a guest deleted in the target, invited again), and under the
@@ -141,6 +104,22 @@ func encodeSweepContinuation(direction string, cur galsync.SweepCursor, now time
 		return nil, fmt.Errorf("pipeline: encode sweep continuation: %w", err)
 	}
 	return body, nil
+}
+
+// LifecycleMessage asks delta-pull to act on a Graph lifecycle event of a
+// source tenant's subscription. Copies of one event within a minute (Graph
+// delivers at least once) share an id, and the queue folds them.
+func LifecycleMessage(work galsync.LifecycleWork, now time.Time) (queue.Message, error) {
+	body, err := json.Marshal(galsync.PullRequest{Trigger: "lifecycle", Mode: galsync.PullLifecycle, RequestedAt: now.UTC(), Lifecycle: &work})
+	if err != nil {
+		return queue.Message{}, fmt.Errorf("pipeline: encode lifecycle work: %w", err)
+	}
+	return queue.Message{
+		ID:          queue.FitID(fmt.Sprintf("lifecycle:%s:%s:%s:%d", work.Tenant, work.Event, work.Subscription, now.Unix()/60)),
+		Body:        body,
+		ContentType: "application/json",
+		Subject:     galsync.PullLifecycle,
+	}, nil
 }
 
 // FullRoundMessage asks for a fresh full round of a direction's source.

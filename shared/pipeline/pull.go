@@ -209,11 +209,10 @@ func (p *Puller) resync(ctx context.Context, d *Direction, cur galsync.Cursor, c
 }
 
 func (p *Puller) continueLater(ctx context.Context, dir string, cur galsync.Cursor, res *PullResult) error {
-	msg, err := PullMessage(dir, "continue", p.Now(), time.Nanosecond)
+	msg, err := continuationMessage(dir, cur, p.Now())
 	if err != nil {
 		return err
 	}
-	msg.ID = fmt.Sprintf("pull:%s:continue:%s:%d", dir, cur.Round, cur.Page)
 	if err := p.Queue.Send(ctx, galsync.QueuePulls, msg); err != nil {
 		return fmt.Errorf("delta-pull %s: enqueue continuation: %w", dir, err)
 	}

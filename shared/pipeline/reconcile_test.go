@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/galsync/galsync/shared/deadletter"
@@ -271,30 +272,33 @@ func TestMemberHoldingTheAddressIsAConflict(t *testing.T) {
 }
 
 // A new guest Graph does not show yet (replication delay) is retried after
-// the replication wait, not taken for deleted.
+// the replication wait, not taken for deleted. In a synctest bubble: the
+// fake Graph's delay and the workers' clock are the bubble's.
 func TestReplicationDelayIsWaitedOut(t *testing.T) {
-	r := newRig(t, testTopology("disable", galsync.Threshold{}))
-	r.g.replicationDelay = 300 * time.Millisecond
-	r.seed(1)
-	r.pull()
-	ctx := context.Background()
-	ds, _ := r.db.Receive(ctx, galsync.QueueInvites, 1, 0)
-	item, _ := galsync.DecodeWorkItem(ds[0].Body)
-	out, err := r.inv.Handle(ctx, item, "t")
-	if err != nil || out.HandOff == nil || time.Until(out.HandOff.NotBefore) < 2*time.Second {
-		t.Fatalf("invite outcome = %+v, %v: want a hand-off scheduled after the replication wait", out, err)
-	}
-	_, err = r.upd.Handle(ctx, out.HandOff.Item, "t")
-	if after, ok := galsync.RetryDelay(err); !ok || after != DefaultReplicationWait {
-		t.Fatalf("update of an unreplicated guest: %v", err)
-	}
-	time.Sleep(r.g.replicationDelay)
-	if out, err := r.upd.Handle(ctx, out.HandOff.Item, "t"); err != nil || len(out.Attributes) == 0 {
-		t.Fatalf("update after replication: %+v, %v", out, err)
-	}
-	if r.g.writeCount("invite") != 1 {
-		t.Error("invited twice")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, testTopology("disable", galsync.Threshold{}))
+		r.g.replicationDelay = 3 * time.Second
+		r.seed(1)
+		r.pull()
+		ctx := context.Background()
+		ds, _ := r.db.Receive(ctx, galsync.QueueInvites, 1, 0)
+		item, _ := galsync.DecodeWorkItem(ds[0].Body)
+		out, err := r.inv.Handle(ctx, item, "t")
+		if err != nil || out.HandOff == nil || time.Until(out.HandOff.NotBefore) < 2*time.Second {
+			t.Fatalf("invite outcome = %+v, %v: want a hand-off scheduled after the replication wait", out, err)
+		}
+		_, err = r.upd.Handle(ctx, out.HandOff.Item, "t")
+		if after, ok := galsync.RetryDelay(err); !ok || after != DefaultReplicationWait {
+			t.Fatalf("update of an unreplicated guest: %v", err)
+		}
+		time.Sleep(r.g.replicationDelay)
+		if out, err := r.upd.Handle(ctx, out.HandOff.Item, "t"); err != nil || len(out.Attributes) == 0 {
+			t.Fatalf("update after replication: %+v, %v", out, err)
+		}
+		if r.g.writeCount("invite") != 1 {
+			t.Error("invited twice")
+		}
+	})
 }
 
 // The retrier reschedules a transient failure no earlier than its cause
@@ -303,7 +307,7 @@ func TestReplicationDelayIsWaitedOut(t *testing.T) {
 func TestRetrierReschedulesOrParks(t *testing.T) {
 	r := newRig(t, testTopology("disable", galsync.Threshold{}))
 	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	rt := &Retrier{Queue: r.db, Log: r.db, Policy: DefaultRetryPolicy(), Now: func() time.Time { return now },
+	rt := &Retrier{Queue: r.db, Log: r.db, Now: func() time.Time { return now }, // the zero policy: DefaultRetryPolicy
 		Jitter: func() float64 { return 0 }, Logger: r.p.Logger}
 	long := strings.Repeat("d", 63)
 	m := queue.Message{ID: long + ":" + strings.Repeat("u", 36) + ":123456789:upsert", Body: []byte(`{}`), Subject: galsync.WorkUpsert,

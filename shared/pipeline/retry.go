@@ -80,8 +80,10 @@ type LogAppender interface {
 // custom handler cannot dead-letter the message the Functions host gave
 // it, and an abandon would spend its deliveries within a second.
 type Retrier struct {
-	Queue  queue.Sender
-	Log    LogAppender
+	Queue queue.Sender
+	Log   LogAppender
+	// Policy: the zero policy is DefaultRetryPolicy (a zero budget would
+	// park every transient failure at once).
 	Policy RetryPolicy
 	Now    galsync.Clock
 	// Jitter returns a number in [0, 1); nil uses math/rand/v2.
@@ -105,7 +107,7 @@ func (r *Retrier) Fail(ctx context.Context, queueName string, m queue.Message, c
 	switch {
 	case galsync.IsPermanent(cause):
 		s.Parked = true
-	case now.Sub(since) >= r.Policy.Budget:
+	case now.Sub(since) >= r.policy().Budget:
 		s.Parked = true
 		s.Reason = fmt.Sprintf("retried for %s (%d attempts), the retry budget; last error: %s",
 			now.Sub(since).Round(time.Second), attempt, cause)
@@ -130,7 +132,7 @@ func (r *Retrier) Fail(ctx context.Context, queueName string, m queue.Message, c
 		metricsOr(r.Metrics).Parked(ctx, m.Properties[queue.PropDirection], code)
 	} else {
 		after, _ := galsync.RetryDelay(cause)
-		s.Delay = r.Policy.Delay(attempt, after, r.jitter())
+		s.Delay = r.policy().Delay(attempt, after, r.jitter())
 		props[queue.PropAttempt] = strconv.Itoa(attempt)
 		props[queue.PropRetrySince] = since.UTC().Format(time.RFC3339Nano)
 		next.ID = queue.FitID(baseID(m.ID) + "/r" + strconv.Itoa(attempt))
@@ -193,6 +195,13 @@ func actionOfSubject(kind string) string {
 		return galsync.ActionDisable
 	}
 	return galsync.ActionUpdate
+}
+
+func (r *Retrier) policy() RetryPolicy {
+	if r.Policy == (RetryPolicy{}) {
+		return DefaultRetryPolicy()
+	}
+	return r.Policy
 }
 
 func (r *Retrier) jitter() float64 {

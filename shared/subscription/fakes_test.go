@@ -9,34 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/galsync/galsync/shared/clocktest"
 	"github.com/galsync/galsync/shared/embedded"
 	"github.com/galsync/galsync/shared/galsync"
 )
 
-// clock is a settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // fakeGraph keeps subscriptions as Graph does: ids it made, an expiry of
 // at most MaxLifetime, deleted once expired, 404 for what it does not have.
 type fakeGraph struct {
-	clock *clock
+	clock *clocktest.Clock
 
 	mu    sync.Mutex
 	subs  map[string]galsync.Subscription // by id
@@ -46,7 +27,7 @@ type fakeGraph struct {
 	failCreate error
 }
 
-func newFakeGraph(c *clock) *fakeGraph {
+func newFakeGraph(c *clocktest.Clock) *fakeGraph {
 	return &fakeGraph{clock: c, subs: map[string]galsync.Subscription{}}
 }
 
@@ -170,7 +151,7 @@ func (g *fakeGraph) count() int {
 }
 
 // openStore opens a real embedded store in a temporary directory.
-func openStore(t *testing.T, c *clock) *embedded.DB {
+func openStore(t *testing.T, c *clocktest.Clock) *embedded.DB {
 	t.Helper()
 	db, err := embedded.Open(filepath.Join(t.TempDir(), "galsync.db"), embedded.Options{Now: c.Now})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/galsync/galsync/shared/clocktest"
 	"github.com/galsync/galsync/shared/galsync"
 )
 
@@ -23,7 +24,7 @@ var (
 
 type fixture struct {
 	t     *testing.T
-	clock *clock
+	clock *clocktest.Clock
 	graph *fakeGraph
 	store Store
 	m     *Manager
@@ -31,7 +32,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, tenants ...galsync.Tenant) *fixture {
 	t.Helper()
-	c := newClock()
+	c := clocktest.New(time.Time{})
 	g := newFakeGraph(c)
 	st := openStore(t, c)
 	return &fixture{t: t, clock: c, graph: g, store: st, m: &Manager{Graph: g, Store: st, Tenants: tenants,

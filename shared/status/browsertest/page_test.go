@@ -276,7 +276,7 @@ func populate(t *testing.T) *status.Reporter {
 
 	// Queued work: a pull and some invites and updates waiting; two
 	// invitations of the paused direction dead-lettered.
-	pull, err := pipeline.PullMessage(dirOK, "timer", now, 30*time.Second)
+	pull, err := (&pipeline.Coalescer{TickWindow: 30 * time.Second}).TickMessage(dirOK, now)
 	must(err)
 	must(db.Send(ctx, galsync.QueuePulls, pull))
 	send := func(queueName, dir string, n int, seq int64) {
