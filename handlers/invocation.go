@@ -126,6 +126,8 @@ func serveHTTP(d Deps, function string, maxBytes int64, refuse func(status int, 
 	run func(ctx context.Context, req funcproto.HTTPRequest, invocationID string) (answer, error)) http.Handler {
 	tooLarge := refuse(http.StatusRequestEntityTooLarge, "request body too large")
 	return serve(d, function, maxBytes, &tooLarge, func(ctx context.Context, inv *funcproto.Invocation) (answer, error) {
+		ctx, span := d.tracer().Start(ctx, function, trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
 		req, err := inv.HTTP("req")
 		if err != nil {
 			return answer{}, galsync.Permanent(err)
@@ -138,6 +140,8 @@ func serveHTTP(d Deps, function string, maxBytes int64, refuse func(status int, 
 // binding.
 func serveTimer(d Deps, function string, run func(ctx context.Context, info funcproto.TimerInfo, invocationID string) (answer, error)) http.Handler {
 	return serve(d, function, maxInvocationBytes, nil, func(ctx context.Context, inv *funcproto.Invocation) (answer, error) {
+		ctx, span := d.tracer().Start(ctx, function)
+		defer span.End()
 		info, err := inv.Timer("timer")
 		if err != nil {
 			return answer{}, galsync.Permanent(err)

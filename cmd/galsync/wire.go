@@ -122,7 +122,8 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 		Retrier: &pipeline.Retrier{Queue: sender, Log: st, Now: now, Metrics: metrics, Logger: logger,
 			Policy: pipeline.RetryPolicy{Budget: settings.RetryBudget, MinDelay: settings.RetryMinDelay, MaxDelay: settings.RetryMaxDelay}},
 		Queue: sender, Now: now, Tracer: tel.Tracer(), Logger: logger,
-		Pulls: &pipeline.Coalescer{Queue: sender, Now: now, Window: settings.NotifyCoalesceWindow, TickWindow: settings.PullCoalesceWindow},
+		Pulls: &pipeline.Coalescer{Queue: sender, Now: now, Window: settings.NotifyCoalesceWindow, TickWindow: settings.PullCoalesceWindow,
+			Tracer: tel},
 	}
 	if _, err := metrics.ObserveQueueDepth(queueDepths(b.queue)); err != nil {
 		logger.Warn("telemetry: queue depths will not be reported", "err", err)

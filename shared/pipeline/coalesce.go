@@ -60,9 +60,26 @@ type Coalescer struct {
 	// most Window, and the next tick makes up for what a window missed.
 	// DefaultTickWindow when 0.
 	TickWindow time.Duration
+	// Tracer links a request folded into a pull this process already sent
+	// to that pull's trace (nil: no traces).
+	Tracer FoldTracer
 
 	mu   sync.Mutex
-	sent map[string]time.Time // message id → end of its window
+	sent map[string]sentPull // message id → its window's end and trace
+}
+
+// sentPull is a pull this process sent in a window not yet over.
+type sentPull struct {
+	end   time.Time
+	trace map[string]string // the trace context it was sent with
+}
+
+// FoldTracer links the traces of coalesced requests (telemetry.Telemetry
+// provides it).
+type FoldTracer interface {
+	Inject(ctx context.Context, props map[string]string) map[string]string
+	// Link records on ctx's span a link to the trace props carry.
+	Link(ctx context.Context, props map[string]string)
 }
 
 // Request asks for a pull of each direction in pulls (direction →
@@ -76,8 +93,14 @@ func (c *Coalescer) Request(ctx context.Context, pulls map[string]string) error 
 		if err != nil {
 			return err
 		}
-		if c.sentBefore(m.ID, now) {
+		if sent, ok := c.sentBefore(m.ID, now); ok {
+			if c.Tracer != nil {
+				c.Tracer.Link(ctx, sent.trace)
+			}
 			continue
+		}
+		if c.Tracer != nil {
+			m.Properties = c.Tracer.Inject(ctx, m.Properties)
 		}
 		msgs = append(msgs, m)
 	}
@@ -183,12 +206,13 @@ func (c *Coalescer) tickWindow() time.Duration {
 	return DefaultTickWindow
 }
 
-// sentBefore reports a message this process sent in a window not yet over.
-func (c *Coalescer) sentBefore(id string, now time.Time) bool {
+// sentBefore reports a message this process sent in a window not yet
+// over.
+func (c *Coalescer) sentBefore(id string, now time.Time) (sentPull, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	end, ok := c.sent[id]
-	return ok && now.Before(end)
+	p, ok := c.sent[id]
+	return p, ok && now.Before(p.end)
 }
 
 // remember records sent messages until end, forgetting those whose window
@@ -197,14 +221,14 @@ func (c *Coalescer) remember(msgs []queue.Message, end, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.sent == nil {
-		c.sent = map[string]time.Time{}
+		c.sent = map[string]sentPull{}
 	}
-	for id, e := range c.sent {
-		if !now.Before(e) {
+	for id, p := range c.sent {
+		if !now.Before(p.end) {
 			delete(c.sent, id)
 		}
 	}
 	for _, m := range msgs {
-		c.sent[m.ID] = end
+		c.sent[m.ID] = sentPull{end: end, trace: maps.Clone(m.Properties)}
 	}
 }

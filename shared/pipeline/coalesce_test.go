@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -173,4 +175,43 @@ func TestHoldWaitsForTheWindowToClose(t *testing.T) {
 			t.Errorf("cancelled hold: %v after %s", err, time.Since(start))
 		}
 	})
+}
+
+// foldRecorder is a FoldTracer that marks what it injects and records the
+// links it is asked for.
+type foldRecorder struct {
+	n     int
+	links []string
+}
+
+func (f *foldRecorder) Inject(_ context.Context, props map[string]string) map[string]string {
+	f.n++
+	props = maps.Clone(props)
+	if props == nil {
+		props = map[string]string{}
+	}
+	props["traceparent"] = fmt.Sprintf("request-%d", f.n)
+	return props
+}
+
+func (f *foldRecorder) Link(_ context.Context, props map[string]string) {
+	f.links = append(f.links, props["traceparent"])
+}
+
+// A request folded into a pull this process already sent links that
+// pull's trace.
+func TestFoldedRequestLinksThePullItFoldsInto(t *testing.T) {
+	db := &recordingQueue{}
+	tr := &foldRecorder{}
+	clock := time.Date(2026, 12, 3, 10, 0, 0, 100_000_000, time.UTC)
+	c := &Coalescer{Queue: db, Now: func() time.Time { return clock }, Window: time.Second, Tracer: tr}
+	for range 3 {
+		if err := c.Request(context.Background(), map[string]string{"a-to-b": "notification"}); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(100 * time.Millisecond)
+	}
+	if tr.n != 1 || len(tr.links) != 2 || tr.links[0] != "request-1" || tr.links[1] != "request-1" {
+		t.Fatalf("injected %d, links %v: want one pull sent and the two folded requests linked to it", tr.n, tr.links)
+	}
 }

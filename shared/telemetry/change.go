@@ -33,6 +33,15 @@ func (t *Telemetry) Inject(ctx context.Context, props map[string]string) map[str
 	return InjectProperties(ctx, props)
 }
 
+// Link records on ctx's span a link to the trace whose context props
+// carry: a pull request folded into a pull already sent links that pull's
+// trace.
+func (t *Telemetry) Link(ctx context.Context, props map[string]string) {
+	if l, ok := LinkFromProperties(props); ok {
+		trace.SpanFromContext(ctx).AddLink(l)
+	}
+}
+
 // Sender sends through next in a producer span ("send <queue>") and
 // writes the trace context into each message, so the worker that receives
 // it continues the trace. A message that already carries the context of
