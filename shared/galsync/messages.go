@@ -23,6 +23,10 @@ const (
 	// PullSweep compares every linked guest in the target with its desired
 	// state and sends work for those that differ.
 	PullSweep = "sweep"
+	// PullGroups brings the direction's mirrored groups up to date:
+	// their source membership from groups/delta, their target groups'
+	// members from the guests of the members in scope.
+	PullGroups = "groups"
 )
 
 // PullRequest asks delta-pull to pull one direction, or to sweep it.
@@ -38,6 +42,10 @@ type PullRequest struct {
 	// Sweep continues a sweep: the round it belongs to and the target page
 	// to read next.
 	Sweep *SweepCursor `json:"sweep,omitempty"`
+	// Verify (groups) reads every target group's members even where the
+	// digest of the last membership written says nothing changed: the
+	// sweep's check for edits made in the target.
+	Verify bool `json:"verify,omitempty"`
 }
 
 // SweepCursor is where a sweep that ran out of its budget stands.
@@ -143,7 +151,7 @@ func DecodePullRequest(body []byte) (PullRequest, error) {
 		errs = append(errs, errors.New("direction is missing"))
 	}
 	switch p.Mode {
-	case PullDelta, PullFull:
+	case PullDelta, PullFull, PullGroups:
 		if p.Sweep != nil {
 			errs = append(errs, errors.New("a sweep cursor on a pull that is not a sweep"))
 		}
@@ -152,7 +160,7 @@ func DecodePullRequest(body []byte) (PullRequest, error) {
 			errs = append(errs, errors.New("sweep cursor without round or link"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("mode %q is none of %q, %q, %q", p.Mode, PullDelta, PullFull, PullSweep))
+		errs = append(errs, fmt.Errorf("mode %q is none of %q, %q, %q, %q", p.Mode, PullDelta, PullFull, PullSweep, PullGroups))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return p, Permanent(fmt.Errorf("pull request: %w", err))

@@ -32,6 +32,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"SubscriptionRace", testSubscriptionRace},
 		{"ListSubscriptions", testListSubscriptions},
 		{"Log", testLog},
+		{"GroupPair", testGroupPair},
+		{"GroupPairRace", testGroupPairRace},
+		{"ListGroupPairs", testListGroupPairs},
+		{"LargeGroupPair", testLargeGroupPair},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
