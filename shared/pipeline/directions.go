@@ -33,6 +33,9 @@ func NewCatalog(t galsync.Topology) (Catalog, error) {
 		if d.UserType == "" {
 			d.UserType = "Guest"
 		}
+		if d.InviteRedirectURL == "" {
+			d.InviteRedirectURL = DefaultRedirectURL(tgt.TenantID)
+		}
 		rules, err := syncplan.Compile(d, src.Cloud != tgt.Cloud)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("direction %s: %w", d.Name, err))
@@ -41,6 +44,14 @@ func NewCatalog(t galsync.Topology) (Catalog, error) {
 		c[d.Name] = &Direction{Direction: d, Source: src, Target: tgt, Rules: rules}
 	}
 	return c, errors.Join(errs...)
+}
+
+// DefaultRedirectURL is where an invited user lands after redeeming when
+// the direction names no inviteRedirectUrl: the target tenant's My Apps
+// page, as the runbook galsync replaces set it
+// (https://myapps.microsoft.com/?tenantid=<target tenant id>).
+func DefaultRedirectURL(targetTenantID string) string {
+	return "https://myapps.microsoft.com/?tenantid=" + targetTenantID
 }
 
 // Get returns a direction or a permanent error naming it: a message for a
