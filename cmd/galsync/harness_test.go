@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -68,6 +69,9 @@ type harnessOptions struct {
 	// noPacing turns galsync's Graph pacing off, so a throttled simulator
 	// answers 429 as often as Graph would to a client that does not pace.
 	noPacing bool
+	// direction holds more settings of the direction (existingMembers,
+	// mirrorGroups, ...), as the topology document spells them.
+	direction map[string]any
 }
 
 // defaultReplicationDelay is the directory replication delay the
@@ -212,6 +216,7 @@ func (h *harness) topology(o harnessOptions) []byte {
 	if o.addressList != "" {
 		dir["addressList"] = o.addressList
 	}
+	maps.Copy(dir, o.direction)
 	doc := map[string]any{
 		"tenants": []any{
 			tenant("source", srcTenantID, "source.onmicrosoft.com", srcClientID, "GALSYNC_E2E_SOURCE_SECRET"),

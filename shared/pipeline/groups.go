@@ -558,7 +558,10 @@ func (x *linkIndex) load(ctx context.Context, st GroupStore, d *Direction) error
 		if !l.InvitedAt.IsZero() {
 			x.invitedAt[target] = l.InvitedAt
 		}
-		if l.State != galsync.LinkActive {
+		// A guest joins its groups once it was reconciled: before that it
+		// may not be on every replica yet, and its first reconcile asks
+		// for a run of the groups anyway.
+		if l.State != galsync.LinkActive || l.ReconciledAt.IsZero() {
 			return nil
 		}
 		if len(l.Source) > 0 {

@@ -199,6 +199,12 @@ func facts(d DirectionReport, now time.Time) []fact {
 	if d.Deprovision != "" {
 		out = append(out, fact{Label: "Deprovisioning", Value: d.Deprovision, Note: "what leaving users get in the target"})
 	}
+	if n := d.Attention.Converted; n > 0 {
+		out = append(out, fact{Label: "Converted members", Value: fmt.Sprint(n), Note: "target members made external users in place (existingMembers convert)"})
+	}
+	if n := d.Attention.ManagersPending; n > 0 {
+		out = append(out, fact{Label: "Managers pending", Value: fmt.Sprint(n), Note: "guests whose manager reference waits for their manager's guest"})
+	}
 	return out
 }
 

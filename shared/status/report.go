@@ -36,6 +36,10 @@
 //	    "paused": {"since": "...", "ageSeconds": 3600, "reason": "...", "heldDeprovisions": 12}, // null: running
 //	    "subscription": {"id": "...", "expiresAt": "...", "expiresInSeconds": 86400, "renewedAt": "..."}, // null: none (timer only)
 //	    "queues": [{"queue": "invites", "active": {"count": 3}, "deadLettered": {"count": 0}}, ...],
+//	    "attention": {"refused": {...}, "conflicts": 1, "converted": 50, "managersPending": 0},
+//	    "groups": [{"sourceGroupId": "...", "sourceName": "Finance", "targetGroupId": "...",
+//	                "targetName": "Finance (contoso)", "sourceMembers": 200, "members": 187,
+//	                "nestedGroups": 1, "sourceDeleted": false, "refused": "", "lastRunAt": "..."}],
 //	    "actions": {                       // provisioning log entries in the window
 //	      "total": 40,
 //	      "byAction": {"invite": {"success": 12, "failed": 1}, "skip": {"skipped": 27}},
@@ -117,7 +121,10 @@ type DirectionReport struct {
 	Subscription *Subscription `json:"subscription"`
 	Queues       []QueueDepth  `json:"queues"`
 	Attention    Attention     `json:"attention"`
-	Actions      ActionCounts  `json:"actions"`
+	// Groups are the direction's mirrored groups (none: mirrorGroups is
+	// not set).
+	Groups   []GroupStatus `json:"groups"`
+	Actions  ActionCounts  `json:"actions"`
 	Timeline     Timeline      `json:"timeline"`
 	Errors       []string      `json:"errors"`
 }
@@ -186,6 +193,29 @@ type Attention struct {
 	CountedAt time.Time                   `json:"countedAt,omitzero"`
 	Refused   map[string]RefusedAttribute `json:"refused"`
 	Conflicts int                         `json:"conflicts"`
+	// Converted: guests that were target members converted in place;
+	// ManagersPending: guests whose manager reference waits for their
+	// manager's guest (as the last sweep counted them).
+	Converted       int `json:"converted"`
+	ManagersPending int `json:"managersPending"`
+}
+
+// GroupStatus is one mirrored group: its source group, the target group
+// galsync keeps for it, and how its members stand.
+type GroupStatus struct {
+	SourceGroupID string `json:"sourceGroupId"`
+	SourceName    string `json:"sourceName,omitempty"`
+	TargetGroupID string `json:"targetGroupId,omitempty"`
+	TargetName    string `json:"targetName,omitempty"`
+	// SourceMembers are the source group's direct user members; Members
+	// the guests the target group was last made to hold.
+	SourceMembers int `json:"sourceMembers"`
+	Members       int `json:"members"`
+	// NestedGroups are groups among its members, not flattened.
+	NestedGroups  int       `json:"nestedGroups,omitempty"`
+	SourceDeleted bool      `json:"sourceDeleted,omitempty"`
+	Refused       string    `json:"refused,omitempty"`
+	LastRunAt     time.Time `json:"lastRunAt,omitzero"`
 }
 
 // RefusedAttribute is an attribute Graph refuses for some users.
