@@ -164,8 +164,11 @@ const planUsage = `Usage: galsync plan --direction D [--samples N] [--json]
 
 Previews what a full sync of the direction would do now, without writing
 anything: it reads the whole source tenant and the links, and decides each
-user as a sync would. It prints counts of invite / join / update / re-enable /
-disable / delete / skip (by reason) / unchanged, with sample users.
+user as a sync would. It prints counts of invite / join / convert (a target
+member made external in place) / conflict / update / re-enable / disable /
+delete / skip (by reason) / unchanged, with sample users; the manager
+references to set or remove; and, per mirrored group, the target group and
+the members to add and remove.
 
 Examples:
   galsync plan --direction contoso-to-fabrikam
@@ -236,6 +239,30 @@ func planCommand(ctx context.Context, args []string, getenv func(string) string,
 		sort.Strings(attrs)
 		for _, a := range attrs {
 			fmt.Fprintf(stdout, "  %6d  %s\n", plan.Drift[a], a)
+		}
+	}
+	if len(plan.Managers) > 0 {
+		fmt.Fprintf(stdout, "manager references: %d to set, %d to remove, %d unchanged, %d waiting for the manager's guest\n",
+			plan.Managers[pipeline.ManagerSet], plan.Managers[pipeline.ManagerRemove], plan.Managers[pipeline.ManagerUnchanged],
+			plan.Managers[pipeline.ManagerPending])
+	}
+	for _, g := range plan.Groups {
+		switch {
+		case g.Refused != "":
+			fmt.Fprintf(stdout, "group %s: not kept: %s\n", g.SourceGroupID, g.Refused)
+		case g.SourceDeleted:
+			fmt.Fprintf(stdout, "group %s: deleted in the source; target group %q left in place\n", g.SourceGroupID, g.TargetName)
+		default:
+			made := ""
+			if g.Create {
+				made = " (would be made)"
+			}
+			fmt.Fprintf(stdout, "group %q → %q%s: %d source members, %d guests to hold (+%d after their invitation): %d to add, %d to remove",
+				g.SourceName, g.TargetName, made, g.SourceMembers, g.Desired, g.Pending, g.Add, g.Remove)
+			if g.NestedGroups > 0 {
+				fmt.Fprintf(stdout, "; %d nested group(s) not flattened", g.NestedGroups)
+			}
+			fmt.Fprintln(stdout)
 		}
 	}
 	if plan.WouldPause {

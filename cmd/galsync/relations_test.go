@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/pipeline"
 	"github.com/galsync/galsync/shared/status"
 	"github.com/galsync/galsync/shared/syncplan"
 	"github.com/galsync/galsync/sim"
@@ -55,6 +56,14 @@ func conversionCase(t *testing.T, policy string) (*harness, []sim.User, []sim.Us
 	members := connectMembers(t, h, users[:50], false)
 	blocked := connectMembers(t, h, users[50:], true)[0]
 	h.waitReplication()
+	p := planNow(t)
+	converts := 50
+	if policy != galsync.ExistingMembersConvert {
+		converts = 0
+	}
+	if p.Counts[pipeline.PlanConvert] != converts || p.Counts[pipeline.PlanConflict] != 51-converts {
+		t.Errorf("plan counts %v, want %d to convert and %d conflicts", p.Counts, converts, 51-converts)
+	}
 	h.sim.ResetRequests()
 	out := h.mustSync()
 	return h, users, members, blocked, out
@@ -133,6 +142,20 @@ func TestSkipExistingMembers(t *testing.T) {
 			t.Fatalf("member %s was converted with skip", m.ID)
 		}
 	}
+}
+
+// planNow runs `galsync plan --json`.
+func planNow(t *testing.T) pipeline.Plan {
+	t.Helper()
+	out, errOut, err := runCLI(t, "plan", "--direction", direction, "--json")
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, errOut)
+	}
+	var p pipeline.Plan
+	if err := json.Unmarshal([]byte(out), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func lastLine(s string) string {
@@ -265,6 +288,10 @@ func TestManagersInAHierarchy(t *testing.T) {
 		}
 		manager[u.ID] = other.ID
 	}
+	if p := planNow(t); p.Managers[pipeline.ManagerSet] != 10 || p.Managers[pipeline.ManagerRemove] != 0 || p.Drift["manager"] != 10 {
+		t.Errorf("plan managers %v, drift %v: want 10 to set", p.Managers, p.Drift)
+	}
+	h.sim.ResetRequests()
 	h.mustSync()
 	checkManagers(t, h, users, manager)
 	put, del := managerRequests(h)
@@ -287,6 +314,19 @@ func TestManagersInAHierarchy(t *testing.T) {
 		t.Errorf("a manager removed cost %d PUT and %d DELETE, want one DELETE", put, del)
 	}
 	checkManagers(t, h, users, manager)
+	out, errOut, err := runCLI(t, "provision", "--direction", direction, "--user", users[200].ID, "--json")
+	if err != nil {
+		t.Fatalf("provision: %v\n%s", err, errOut)
+	}
+	var rep pipeline.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(rep.Steps, func(s pipeline.Step) bool {
+		return s.Name == pipeline.StepManager && strings.Contains(s.Detail, manager[users[200].ID])
+	}) {
+		t.Errorf("provision on demand does not report the manager: %+v", rep.Steps)
+	}
 
 	// A sweep of 1,000 guests with their managers right writes nothing.
 	h.sim.ResetRequests()
@@ -365,6 +405,13 @@ func TestMirroredSecurityGroups(t *testing.T) {
 		if err := h.sim.RemoveGroupMember(srcTenantID, g.ID, firstInScope(t, h, g.ID, in)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	add, remove := 0, 0
+	for _, g := range planNow(t).Groups {
+		add, remove = add+g.Add, remove+g.Remove
+	}
+	if add != 10 || remove != 5 {
+		t.Errorf("plan: %d to add, %d to remove; want 10 and 5", add, remove)
 	}
 	h.sim.ResetRequests()
 	h.mustSync()
