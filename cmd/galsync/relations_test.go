@@ -513,3 +513,50 @@ func checkMirrors(t *testing.T, h *harness, groups []sim.GroupView) map[string]s
 	}
 	return out
 }
+
+// TestScopeIncludeGroups: a direction scoped to one source group syncs its
+// members only; a member added is invited, one removed is retired, by the
+// next pull, with no change to the users themselves.
+func TestScopeIncludeGroups(t *testing.T) {
+	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 60, Seed: 124}, deprovision: galsync.DeprovisionDisable})
+	users := h.source
+	members := make([]string, 20)
+	for i := range members {
+		members[i] = users[i].ID
+	}
+	g, err := h.sim.CreateGroup(srcTenantID, sim.GroupSpec{DisplayName: "Partners", Members: members})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.rewriteTopology(harnessOptions{deprovision: galsync.DeprovisionDisable,
+		direction: map[string]any{"scope": map[string]any{"includeGroups": []string{g.ID}}}})
+	h.waitReplication()
+	h.mustSync()
+	checkConverged(t, h, users[:20])
+	for _, id := range []string{users[30].ID, users[31].ID} {
+		if err := h.sim.AddGroupMember(srcTenantID, g.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.sim.RemoveGroupMember(srcTenantID, g.ID, users[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	h.sim.ResetRequests()
+	h.mustSync()
+	w := h.writes()
+	if len(w["invitations"]) != 2 {
+		t.Errorf("%d invitations for 2 users added to the scope group", len(w["invitations"]))
+	}
+	guests := h.guests()
+	if g := guests[strings.ToLower(users[0].Mail)]; g.AccountEnabled {
+		t.Errorf("the guest of a user removed from the scope group is still enabled")
+	}
+	for _, u := range users[30:32] {
+		if _, ok := guests[strings.ToLower(u.Mail)]; !ok {
+			t.Errorf("user %s added to the scope group has no guest", u.ID)
+		}
+	}
+	if len(guests) != 22 {
+		t.Errorf("%d guests, want 22", len(guests))
+	}
+}
