@@ -142,6 +142,21 @@ func TestSkipExistingMembers(t *testing.T) {
 			t.Fatalf("member %s was converted with skip", m.ID)
 		}
 	}
+	// The operator does what the conflict says: existingMembers convert.
+	// The changed configuration sweeps the direction, which looks at the
+	// conflicts again.
+	h.rewriteTopology(harnessOptions{deprovision: galsync.DeprovisionDisable,
+		direction: map[string]any{"existingMembers": galsync.ExistingMembersConvert}})
+	h.sim.ResetRequests()
+	h.mustSync()
+	if n := len(h.writes()["invitations"]); n != 50 {
+		t.Errorf("%d conversions after switching to convert, want 50", n)
+	}
+	for _, m := range members {
+		if u, _ := h.sim.User(dstTenantID, m.ID); u.ExternalUserState == "" || u.UserType != "Guest" {
+			t.Fatalf("member %s not converted after switching to convert: %+v", m.ID, u)
+		}
+	}
 }
 
 // planNow runs `galsync plan --json`.
@@ -362,9 +377,13 @@ func groupWrites(h *harness) (members, requests int) {
 	return members, requests
 }
 
-func TestMirroredSecurityGroups(t *testing.T) {
+// TestMirroredSecurityGroups runs on both backends: the pairs live in the
+// embedded store, or in Cosmos DB's state container.
+func TestMirroredSecurityGroups(t *testing.T) { runOnBackends(t, mirroredSecurityGroups) }
+
+func mirroredSecurityGroups(t *testing.T, backend string) {
 	h := newHarness(t, harnessOptions{seed: sim.SeedSpec{Count: 400, Disabled: 20, NoMail: 10, Guests: 10, Seed: 123},
-		deprovision: galsync.DeprovisionDisable})
+		deprovision: galsync.DeprovisionDisable, backend: backend})
 	users := h.source
 	ids := func(us []sim.User) []string {
 		out := make([]string, len(us))
@@ -382,7 +401,7 @@ func TestMirroredSecurityGroups(t *testing.T) {
 		}
 		groups = append(groups, g)
 	}
-	h.rewriteTopology(harnessOptions{deprovision: galsync.DeprovisionDisable,
+	h.rewriteTopology(harnessOptions{deprovision: galsync.DeprovisionDisable, backend: backend,
 		direction: map[string]any{"mirrorGroups": []string{groups[0].ID, groups[1].ID, groups[2].ID}}})
 	h.waitReplication()
 	start := time.Now()

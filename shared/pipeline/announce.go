@@ -26,7 +26,7 @@ const retiredMark = "retired:"
 // announce tells what depends on link's guest that it is now active
 // (active) or retired.
 func (w *Updater) announce(ctx context.Context, d *Direction, link galsync.Link, active bool) error {
-	if w.Queue == nil {
+	if w.Queue == nil || !dependents(d) {
 		return nil
 	}
 	var msgs []queue.Message
@@ -94,7 +94,7 @@ func (w *Updater) reportItems(ctx context.Context, d *Direction, link galsync.Li
 // announceRetired announces a retired guest once: after the retirement is
 // recorded, so a report reconciled on the announcement sees it.
 func (w *Updater) announceRetired(ctx context.Context, d *Direction, link galsync.Link) error {
-	if link.Live() || link.TargetUserID == "" || link.Announced == retiredMark+link.TargetUserID {
+	if !dependents(d) || w.Queue == nil || link.Live() || link.TargetUserID == "" || link.Announced == retiredMark+link.TargetUserID {
 		return nil
 	}
 	if err := w.announce(ctx, d, link, false); err != nil {
@@ -106,3 +106,7 @@ func (w *Updater) announceRetired(ctx context.Context, d *Direction, link galsyn
 	}
 	return nil
 }
+
+// dependents reports whether anything in d depends on a guest's arrival or
+// retirement: manager references, mirrored groups.
+func dependents(d *Direction) bool { return d.Rules.MapsManager() || len(d.MirrorGroups) > 0 }
