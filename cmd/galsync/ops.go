@@ -297,7 +297,7 @@ func logCommand(ctx context.Context, args []string, getenv func(string) string, 
 	fs := opFlags("log", logUsage, stderr)
 	direction := fs.String("direction", "", "only this direction")
 	user := fs.String("user", "", "only this source user (object id or UPN)")
-	action := fs.String("action", "", "only this action: invite, join, update, reenable, disable, delete, skip, conflict, refused, park, sweep, pause, resync, approve, discard")
+	action := fs.String("action", "", "only this action: invite, join, convert, update, reenable, manager, group, disable, delete, skip, conflict, refused, park, sweep, pause, resync, approve, discard")
 	since := fs.String("since", "", "only entries after this (a duration back from now, or an RFC 3339 time)")
 	limit := fs.Int("limit", 200, "at most this many entries, oldest first (0: all)")
 	asJSON := fs.Bool("json", false, "print JSON")
