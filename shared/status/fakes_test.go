@@ -47,7 +47,9 @@ func (f *fakeStore) GetDirectionState(_ context.Context, dir string) (galsync.Di
 	return s, nil
 }
 
-func (f *fakeStore) ListGroupPairs(context.Context, string) ([]galsync.GroupPair, error) { return nil, nil }
+func (f *fakeStore) ListGroupPairs(context.Context, string) ([]galsync.GroupPair, error) {
+	return nil, nil
+}
 
 func (f *fakeStore) ListSubscriptions(context.Context) ([]galsync.Subscription, error) {
 	return f.subs, f.subsErr

@@ -125,8 +125,8 @@ type DirectionReport struct {
 	// not set).
 	Groups   []GroupStatus `json:"groups"`
 	Actions  ActionCounts  `json:"actions"`
-	Timeline     Timeline      `json:"timeline"`
-	Errors       []string      `json:"errors"`
+	Timeline Timeline      `json:"timeline"`
+	Errors   []string      `json:"errors"`
 }
 
 // TenantRef names a tenant by its topology name and cloud (never by its
