@@ -23,6 +23,7 @@ type fakeStore struct {
 	subsErr   error
 	logErr    error
 	queries   []galsync.LogQuery
+	pairs     map[string][]galsync.GroupPair // by direction
 }
 
 func (f *fakeStore) GetCursor(_ context.Context, dir string) (galsync.Cursor, error) {
@@ -47,8 +48,8 @@ func (f *fakeStore) GetDirectionState(_ context.Context, dir string) (galsync.Di
 	return s, nil
 }
 
-func (f *fakeStore) ListGroupPairs(context.Context, string) ([]galsync.GroupPair, error) {
-	return nil, nil
+func (f *fakeStore) ListGroupPairs(_ context.Context, dir string) ([]galsync.GroupPair, error) {
+	return f.pairs[dir], nil
 }
 
 func (f *fakeStore) ListSubscriptions(context.Context) ([]galsync.Subscription, error) {
