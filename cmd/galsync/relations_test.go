@@ -124,7 +124,7 @@ func TestConvertExistingMembers(t *testing.T) {
 	if d.Attention.Converted != 50 || d.Attention.Conflicts != 1 {
 		t.Errorf("status attention %+v, want 50 converted and 1 conflict", d.Attention)
 	}
-	t.Logf("conversion: %d requests to the target; %s", len(h.sim.Requests(dstTenantID)), lastLine(out))
+	t.Logf("conversion of 50 members and 1 refusal: Graph requests by kind %v; %s", graphCalls(h), summaryOf(out))
 }
 
 func TestSkipExistingMembers(t *testing.T) {
@@ -173,9 +173,14 @@ func planNow(t *testing.T) pipeline.Plan {
 	return p
 }
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
+// summaryOf is the summary `galsync local --once` ends with.
+func summaryOf(out string) string {
+	for line := range strings.SplitSeq(out, "\n") {
+		if strings.Contains(line, "galsync local: stopped.") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
 }
 
 // hierarchy gives 1,000 users five levels: one head, 5 reporting to it,
@@ -313,6 +318,7 @@ func TestManagersInAHierarchy(t *testing.T) {
 	if put != 10 || del != 0 {
 		t.Errorf("10 manager changes cost %d PUT and %d DELETE, want exactly 10 writes", put, del)
 	}
+	t.Logf("10 manager changes: Graph requests by kind %v", graphCalls(h))
 	if w := h.writes(); len(w["patch"]) != 0 || len(w["invitations"]) != 0 {
 		t.Errorf("manager changes wrote %d PATCHes and %d invitations", len(w["patch"]), len(w["invitations"]))
 	}
@@ -351,6 +357,7 @@ func TestManagersInAHierarchy(t *testing.T) {
 	if put, del := managerRequests(h); put+del != 0 || countWrites(h.writes()) != 0 {
 		t.Errorf("a sweep of converged guests wrote %d manager references and %d other writes", put+del, countWrites(h.writes()))
 	}
+	t.Logf("sweep of 1,000 guests with managers: Graph requests by kind %v", graphCalls(h))
 }
 
 // groupWrites counts the target's membership writes: members bound by a
