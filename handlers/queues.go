@@ -19,6 +19,9 @@ func deltaPull(d Deps) http.Handler {
 		if req.Mode == galsync.PullLifecycle {
 			return d.actOnLifecycle(ctx, *req.Lifecycle)
 		}
+		if req.Mode == galsync.PullGroups {
+			return runGroups(ctx, d, req, invocationID)
+		}
 		if req.Mode == galsync.PullSweep {
 			res, err := d.Sweeper.Sweep(ctx, req, invocationID)
 			if err != nil {
@@ -38,6 +41,22 @@ func deltaPull(d Deps) http.Handler {
 			req.Direction, res.Pages, res.Users, res.Invites, res.Updates, res.Deprovisions, res.Unchanged, res.Skipped,
 			res.RoundFinished, res.Paused, res.Blocked, res.Resynced, res.Continued, res.Superseded, res.SweepRequested), nil
 	})
+}
+
+// runGroups brings a direction's mirrored groups up to date. Group sync
+// rides on the pulls queue (a pull request of mode groups, as the sweep
+// does) rather than a function of its own: it is a short, per-direction
+// run like a pull, and it needs no new queue, binding or route.
+func runGroups(ctx context.Context, d Deps, req galsync.PullRequest, invocationID string) (string, error) {
+	if d.Groups == nil {
+		return "", galsync.Permanent(fmt.Errorf("groups %s: this deployment does not run mirrored groups", req.Direction))
+	}
+	res, err := d.Groups.Run(ctx, req, invocationID)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("groups %s: %d group(s): %d made, %d member(s) added, %d removed in %d request(s), %d failed, %d unchanged",
+		req.Direction, res.Groups, res.Created, res.Added, res.Removed, res.Requests, res.Failed, res.Unchanged), nil
 }
 
 type workFunc func(ctx context.Context, item galsync.WorkItem, invocationID string) (pipeline.Outcome, error)

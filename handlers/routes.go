@@ -23,6 +23,8 @@ type Deps struct {
 	Inviter    *pipeline.Inviter
 	Updater    *pipeline.Updater
 	Sweeper    *pipeline.Sweeper
+	// Groups runs the mirrored groups (pull requests of mode groups).
+	Groups *pipeline.GroupSyncer
 	// Retrier settles failed queue messages: rescheduled or parked.
 	Retrier *pipeline.Retrier
 	// Tracer continues the traces queue messages carry (nil: none).

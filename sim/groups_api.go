@@ -448,7 +448,7 @@ func (s *Server) groupListRequest(r *http.Request, t *tenant, res string) (group
 	q := r.URL.Query()
 	if skip := q.Get("$skiptoken"); skip != "" {
 		var st groupListState
-		if s.unseal(skip, &st) != nil || st.Tenant != t.id || st.Res != res || res == "members" && !strings.EqualFold(st.Group, r.PathValue("id")) {
+		if s.unseal(skip, &st) != nil || st.Tenant != t.id || st.Res != res || (res == "members" || res == "reports") && !strings.EqualFold(st.Group, r.PathValue("id")) {
 			return st, badRequest("The $skiptoken is not valid.")
 		}
 		return st, nil

@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -178,4 +180,52 @@ func (s *Server) ctlDeleteManager(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleListDirectReports serves GET /users/{id}/directReports
+// (https://learn.microsoft.com/graph/api/user-list-directreports): the
+// users whose manager is the user, as directory objects with their
+// @odata.type, with $select, and paged with $top (default 100, at most
+// 999) and @odata.nextLink.
+func (s *Server) handleListDirectReports(w http.ResponseWriter, r *http.Request) {
+	n := noteOf(r)
+	t := n.tenant
+	st, gerr := s.groupListRequest(r, t, "reports")
+	var sel selection
+	if gerr == nil {
+		sel, gerr = parseSelect(st.Select, true)
+	}
+	if gerr != nil {
+		s.writeGraphError(w, r, gerr)
+		return
+	}
+	now := s.now()
+	base := graphBase(r, t)
+	t.mu.RLock()
+	rec := t.lookupVisible(r.PathValue("id"), now)
+	if rec == nil {
+		t.mu.RUnlock()
+		s.writeGraphError(w, r, notFound(r.PathValue("id")))
+		return
+	}
+	var reports []*userRecord
+	for rep := range t.reports[strings.ToLower(rec.user.ID)] {
+		if !rep.deleted && rep.visible(now) {
+			reports = append(reports, rep)
+		}
+	}
+	slices.SortFunc(reports, func(a, b *userRecord) int { return a.ord - b.ord })
+	b := append([]byte(`{"@odata.context":`), appendString(nil, base+"/$metadata#directoryObjects")...)
+	var items []byte
+	i := st.Cursor
+	for ; i < len(reports) && n.items < st.Top; i++ {
+		if n.items > 0 {
+			items = append(items, ',')
+		}
+		items = appendMember(items, t, Member{ID: reports[i].user.ID, Type: "user"}, sel, 1)
+		n.items++
+	}
+	more := i < len(reports)
+	t.mu.RUnlock()
+	s.finishList(w, b, items, more, st, i, base+"/users/"+url.PathEscape(rec.user.ID)+"/directReports")
 }

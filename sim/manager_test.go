@@ -186,3 +186,54 @@ func TestManagerControlAPI(t *testing.T) {
 		t.Errorf("unknown manager: %d", resp.StatusCode)
 	}
 }
+
+// TestDirectReports: GET /users/{id}/directReports lists the users whose
+// manager is the user, paged with $top and @odata.nextLink
+// (https://learn.microsoft.com/graph/api/user-list-directreports).
+func TestDirectReports(t *testing.T) {
+	h := startSim(t, Options{})
+	goldenTenant(t, h)
+	for _, id := range []string{bob, cy} {
+		if err := h.s.SetManager(tenantA, id, ada); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := h.tokenA()
+	var got []string
+	next := h.graph(tenantA) + "/users/" + ada + "/directReports?$select=id,displayName&$top=1"
+	for pages := 0; next != ""; pages++ {
+		if pages > 3 {
+			t.Fatal("paging does not end")
+		}
+		resp, body := h.send(http.MethodGet, next, tok, nil, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		var page struct {
+			Value []map[string]any `json:"value"`
+			Next  string           `json:"@odata.nextLink"`
+		}
+		mustUnmarshal(t, body, &page)
+		for _, v := range page.Value {
+			if v["@odata.type"] != "#microsoft.graph.user" || v["displayName"] == nil {
+				t.Errorf("report %v", v)
+			}
+			got = append(got, v["id"].(string))
+		}
+		next = page.Next
+	}
+	if len(got) != 2 || got[0] != bob || got[1] != cy {
+		t.Errorf("direct reports %v, want %s and %s", got, bob, cy)
+	}
+	resp, body := h.send(http.MethodGet, h.graph(tenantA)+"/users/"+bob+"/directReports", tok, nil, nil)
+	var empty struct {
+		Value []any `json:"value"`
+	}
+	mustUnmarshal(t, body, &empty)
+	if resp.StatusCode != http.StatusOK || len(empty.Value) != 0 {
+		t.Errorf("no reports: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := h.send(http.MethodGet, h.graph(tenantA)+"/users/00000000-0000-4000-8000-00000000dead/directReports", tok, nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown user: %d", resp.StatusCode)
+	}
+}

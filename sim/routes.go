@@ -23,6 +23,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET "+g+"/users/{id}/manager", s.graph("manager", s.handleGetManager))
 	mux.Handle("PUT "+g+"/users/{id}/manager/$ref", s.graph("manager", s.handleSetManager))
 	mux.Handle("DELETE "+g+"/users/{id}/manager/$ref", s.graph("manager", s.handleDeleteManager))
+	mux.Handle("GET "+g+"/users/{id}/directReports", s.graph("reports", s.handleListDirectReports))
 	for _, p := range []string{"/groups/delta", "/groups/delta()", "/groups/microsoft.graph.delta()", "/groups/microsoft.graph.delta"} {
 		mux.Handle("GET "+g+p, s.graph("groupdelta", s.handleGroupDelta))
 	}

@@ -73,6 +73,9 @@ type harnessOptions struct {
 	// extraTargets adds target tenants target2, target3, ... with a
 	// direction from the source to each (a mesh).
 	extraTargets int
+	// direction holds more settings of the direction (existingMembers,
+	// mirrorGroups, ...), as the topology document spells them.
+	direction map[string]any
 }
 
 // extraTarget is the n-th extra target tenant (n from 2).
@@ -244,6 +247,7 @@ func (h *harness) topology(o harnessOptions) []byte {
 	if o.addressList != "" {
 		dir["addressList"] = o.addressList
 	}
+	maps.Copy(dir, o.direction)
 	tenants := []any{
 		tenant("source", srcTenantID, "source.onmicrosoft.com", srcClientID, "GALSYNC_E2E_SOURCE_SECRET"),
 		tenant("target", dstTenantID, "target.onmicrosoft.com", dstClientID, "GALSYNC_E2E_TARGET_SECRET"),

@@ -166,8 +166,11 @@ const planUsage = `Usage: galsync plan --direction D [--samples N] [--json]
 
 Previews what a full sync of the direction would do now, without writing
 anything: it reads the whole source tenant and the links, and decides each
-user as a sync would. It prints counts of invite / join / update / re-enable /
-disable / delete / skip (by reason) / unchanged, with sample users.
+user as a sync would. It prints counts of invite / join / convert (a target
+member made external in place) / conflict / update / re-enable / disable /
+delete / skip (by reason) / unchanged, with sample users; the manager
+references to set or remove; and, per mirrored group, the target group and
+the members to add and remove.
 
 Examples:
   galsync plan --direction contoso-to-fabrikam
@@ -240,6 +243,30 @@ func planCommand(ctx context.Context, args []string, getenv func(string) string,
 			fmt.Fprintf(stdout, "  %6d  %s\n", plan.Drift[a], a)
 		}
 	}
+	if len(plan.Managers) > 0 {
+		fmt.Fprintf(stdout, "manager references: %d to set, %d to remove, %d unchanged, %d waiting for the manager's guest\n",
+			plan.Managers[pipeline.ManagerSet], plan.Managers[pipeline.ManagerRemove], plan.Managers[pipeline.ManagerUnchanged],
+			plan.Managers[pipeline.ManagerPending])
+	}
+	for _, g := range plan.Groups {
+		switch {
+		case g.Refused != "":
+			fmt.Fprintf(stdout, "group %s: not kept: %s\n", g.SourceGroupID, g.Refused)
+		case g.SourceDeleted:
+			fmt.Fprintf(stdout, "group %s: deleted in the source; target group %q left in place\n", g.SourceGroupID, g.TargetName)
+		default:
+			made := ""
+			if g.Create {
+				made = " (would be made)"
+			}
+			fmt.Fprintf(stdout, "group %q → %q%s: %d source members, %d guests to hold (+%d after their invitation): %d to add, %d to remove",
+				g.SourceName, g.TargetName, made, g.SourceMembers, g.Desired, g.Pending, g.Add, g.Remove)
+			if g.NestedGroups > 0 {
+				fmt.Fprintf(stdout, "; %d nested group(s) not flattened", g.NestedGroups)
+			}
+			fmt.Fprintln(stdout)
+		}
+	}
 	if plan.WouldPause {
 		fmt.Fprintln(stdout, "NOTE: the deprovisions exceed the direction's accidental-deletion threshold: a sync would pause the direction and hold them for `galsync approve`.")
 	}
@@ -273,7 +300,7 @@ func logCommand(ctx context.Context, args []string, getenv func(string) string, 
 	fs := opFlags("log", logUsage, stderr)
 	direction := fs.String("direction", "", "only this direction")
 	user := fs.String("user", "", "only this source user (object id or UPN)")
-	action := fs.String("action", "", "only this action: invite, join, update, reenable, disable, delete, skip, conflict, refused, park, sweep, pause, resync, approve, discard")
+	action := fs.String("action", "", "only this action: invite, join, convert, update, reenable, manager, group, disable, delete, skip, conflict, refused, park, sweep, pause, resync, approve, discard")
 	since := fs.String("since", "", "only entries after this (an age back from now such as 24h or 7d, or an RFC 3339 time)")
 	limit := fs.Int("limit", 200, "at most this many entries, oldest first (0: all)")
 	asJSON := fs.Bool("json", false, "print JSON")

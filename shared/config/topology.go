@@ -170,8 +170,9 @@ func validateDirection(t galsync.Topology, d galsync.Direction) []error {
 	default:
 		errs = append(errs, fmt.Errorf("userType %q is not Guest or Member", d.UserType))
 	}
-	if u, err := url.Parse(d.InviteRedirectURL); d.InviteRedirectURL == "" || err != nil || u.Scheme != "https" {
-		errs = append(errs, errors.New("inviteRedirectUrl must be an https URL (for example https://myapps.microsoft.com)"))
+	// Empty takes the runbook's default, the target tenant's My Apps page.
+	if u, err := url.Parse(d.InviteRedirectURL); d.InviteRedirectURL != "" && (err != nil || u.Scheme != "https") {
+		errs = append(errs, errors.New("inviteRedirectUrl must be an https URL (for example https://myapps.microsoft.com), or left out for the target tenant's My Apps page"))
 	}
 	switch d.Deprovision.Action {
 	case galsync.DeprovisionNone, galsync.DeprovisionDisable, galsync.DeprovisionDelete:

@@ -29,6 +29,10 @@ const (
 	// subscription or creates it again, then pulls the tenant's directions
 	// when changes may have gone unnotified. Direction is empty.
 	PullLifecycle = "lifecycle"
+	// PullGroups brings the direction's mirrored groups up to date:
+	// their source membership from groups/delta, their target groups'
+	// members from the guests of the members in scope.
+	PullGroups = "groups"
 )
 
 // PullRequest asks delta-pull to pull one direction or to sweep it, or to
@@ -45,6 +49,10 @@ type PullRequest struct {
 	// Sweep continues a sweep: the round it belongs to and the target page
 	// to read next.
 	Sweep *SweepCursor `json:"sweep,omitempty"`
+	// Verify (groups) reads every target group's members even where the
+	// digest of the last membership written says nothing changed: the
+	// sweep's check for edits made in the target.
+	Verify bool `json:"verify,omitempty"`
 	// Lifecycle is the event to act on (mode lifecycle only).
 	Lifecycle *LifecycleWork `json:"lifecycle,omitempty"`
 }
@@ -171,7 +179,7 @@ func DecodePullRequest(body []byte) (PullRequest, error) {
 		errs = append(errs, errors.New("a lifecycle event on a pull that is not mode lifecycle"))
 	}
 	switch p.Mode {
-	case PullDelta, PullFull:
+	case PullDelta, PullFull, PullGroups:
 	case PullSweep:
 		if p.Sweep != nil && (p.Sweep.Round == "" || p.Sweep.Link == "") {
 			errs = append(errs, errors.New("sweep cursor without round or link"))
@@ -181,7 +189,7 @@ func DecodePullRequest(body []byte) (PullRequest, error) {
 			errs = append(errs, errors.New("lifecycle work without tenant or event"))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("mode %q is none of %q, %q, %q, %q", p.Mode, PullDelta, PullFull, PullSweep, PullLifecycle))
+		errs = append(errs, fmt.Errorf("mode %q is none of %q, %q, %q, %q, %q", p.Mode, PullDelta, PullFull, PullSweep, PullLifecycle, PullGroups))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return p, Permanent(fmt.Errorf("pull request: %w", err))

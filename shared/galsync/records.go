@@ -80,6 +80,17 @@ type Link struct {
 	Refused map[string]Refusal `json:"refused,omitempty"`
 	// Conflict explains a LinkConflict.
 	Conflict string `json:"conflict,omitempty"`
+	// ConvertedAt: the guest was a member of the target that galsync
+	// converted to an external user in place (existingMembers convert).
+	ConvertedAt time.Time `json:"convertedAt,omitzero"`
+	// ManagerPending is the source manager whose guest does not exist yet:
+	// the reference is written when it does (the manager's guest announces
+	// itself to its reports).
+	ManagerPending string `json:"managerPending,omitempty"`
+	// Announced is the guest this link last announced as new to what
+	// depends on it (its reports' manager references, the mirrored
+	// groups); a link whose guest changes announces again.
+	Announced string `json:"announced,omitempty"`
 	// ClaimedAt and ClaimSeq say when, and for which work item, a worker
 	// claimed the link to write to the guest (an invitation while State is
 	// inviting).
@@ -188,6 +199,10 @@ type Attention struct {
 	// Microsoft clouds automatic redemption may not apply, and such a
 	// guest cannot sign in until it redeems.
 	PendingAcceptance int `json:"pendingAcceptance,omitempty"`
+	// Converted counts the guests that were target members converted in
+	// place; ManagersPending the guests waiting for their manager's guest.
+	Converted       int `json:"converted,omitempty"`
+	ManagersPending int `json:"managersPending,omitempty"`
 }
 
 // RefusedAttribute counts the users one attribute is refused for.
@@ -233,8 +248,15 @@ const (
 	// not take over; ActionRefused: Graph refused to write an attribute
 	// (Attributes names it, Reason carries Graph's message); ActionPark:
 	// the work was set aside for an operator (parked queue).
-	ActionConflict  = "conflict"
-	ActionRefused   = "refused"
+	ActionConflict = "conflict"
+	ActionRefused  = "refused"
+	// ActionConvert: a target member was converted to an external user in
+	// place; ActionManager: a guest's manager reference was written or
+	// removed; ActionGroup: a mirrored group was made, or a guest added to
+	// or removed from one (Reason says which).
+	ActionConvert   = "convert"
+	ActionManager   = "manager"
+	ActionGroup     = "group"
 	ActionPark      = "park"
 	ActionSweep     = "sweep"
 	OutcomeSuccess  = "success"

@@ -143,7 +143,10 @@ type TargetUser struct {
 	// ExternalUserState is set on external users (PendingAcceptance,
 	// Accepted), including members converted to external users.
 	ExternalUserState string
-	Attributes        map[string]any
+	// OnPremisesUserPrincipalName is set on users Microsoft Entra Connect
+	// syncs with it (when asked for): such a user cannot be converted.
+	OnPremisesUserPrincipalName string
+	Attributes                  map[string]any
 }
 
 // Invitation is what POST /invitations is asked to do.
@@ -153,4 +156,7 @@ type Invitation struct {
 	RedirectURL           string
 	UserType              string // "Guest" or "Member"
 	SendInvitationMessage bool
+	// InvitedUserID, if set, converts that existing internal user of the
+	// target into an external user in place (invitedUser {id}).
+	InvitedUserID string
 }

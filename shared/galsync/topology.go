@@ -115,7 +115,32 @@ type Direction struct {
 	// or "none" (default) to leave it to Exchange Online.
 	AddressList string      `json:"addressList,omitempty"`
 	Deprovision Deprovision `json:"deprovision"`
+	// ExistingMembers is what happens to a target member (an internal user,
+	// as Microsoft Entra Connect syncs the partner's people) holding a
+	// source user's address: "skip" (default: a conflict) or "convert" (an
+	// invitation naming the member makes it an external user in place).
+	ExistingMembers string `json:"existingMembers,omitempty"`
+	// ConvertDomains, if any, limits conversion to addresses of these mail
+	// domains (case-insensitive); members of other domains stay conflicts.
+	ConvertDomains []string `json:"convertDomains,omitempty"`
+	// MirrorGroups are source security groups (object ids) mirrored into
+	// the target as security groups of the members' guests.
+	MirrorGroups []string `json:"mirrorGroups,omitempty"`
+	// GroupNamePattern names a mirrored group in the target:
+	// {displayName} (the source group's), {source} (the source tenant's
+	// topology name), {id} (the source group's object id).
+	GroupNamePattern string `json:"groupNamePattern,omitempty"`
 }
+
+// Existing-member policies.
+const (
+	ExistingMembersSkip    = "skip"
+	ExistingMembersConvert = "convert"
+)
+
+// DefaultGroupNamePattern names mirrored groups when the direction does
+// not: "Finance (contoso)".
+const DefaultGroupNamePattern = "{displayName} ({source})"
 
 // Scope decides which source users a direction syncs. Guests of the source
 // (creationType Invitation) and users without mail are never in scope.
@@ -132,6 +157,9 @@ type Scope struct {
 	// Include rules must all hold; Exclude rules: any that holds excludes.
 	Include []Rule `json:"include,omitempty"`
 	Exclude []Rule `json:"exclude,omitempty"`
+	// IncludeGroups, if any, admits only direct members of these source
+	// groups (object ids).
+	IncludeGroups []string `json:"includeGroups,omitempty"`
 }
 
 // Rule tests one source attribute: Equals (case-insensitive) or Matches (a

@@ -36,7 +36,7 @@ func (c *Client) DeltaPage(ctx context.Context, tenant, link string, selectAttrs
 		// template would send /users/delta(), which Graph also serves but
 		// the reference does not document.
 		first := strings.TrimSuffix(tc.adapter.GetBaseUrl(), "/") + "/users/delta"
-		if sel := selectList(selectAttrs); len(sel) > 0 {
+		if sel := deltaSelectList(selectAttrs); len(sel) > 0 {
 			first += "?$select=" + strings.Join(sel, ",")
 		}
 		ri, err = delta.WithUrl(first).ToGetRequestInformation(ctx, nil)
@@ -99,6 +99,37 @@ func sourceUser(raw map[string]any) (galsync.SourceUser, error) {
 		}
 		u.Removed = reason
 	}
+	manager, hasManager := managerDelta(raw)
 	u.Attributes = userAttributes(raw)
+	if hasManager {
+		u.Attributes[managerProperty] = manager
+	}
 	return u, nil
+}
+
+// managerDelta reads an entry's manager@delta: [{"@odata.type":
+// "#microsoft.graph.user", "id": ...}] names the manager in force; an
+// element marked "@removed" is a manager taken away, the form
+// members@delta has in groups/delta (learn.microsoft.com/graph/delta-query-groups).
+// The manager is its id, or nil when removed; ok is false when the entry
+// says nothing of it (users/delta leaves it out when there is no manager,
+// or when the manager did not change).
+func managerDelta(raw map[string]any) (any, bool) {
+	list, ok := raw[managerProperty+"@delta"].([]any)
+	if !ok {
+		return nil, false
+	}
+	var current any
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		id, _ := m["id"].(string)
+		if id == "" {
+			continue
+		}
+		if _, removed := m["@removed"]; removed {
+			continue
+		}
+		current = id
+	}
+	return current, true
 }

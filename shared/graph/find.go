@@ -153,12 +153,13 @@ func isExternalRaw(u map[string]any) bool {
 func targetUser(raw map[string]any) galsync.TargetUser {
 	str := func(k string) string { s, _ := raw[k].(string); return s }
 	return galsync.TargetUser{
-		ID:                str("id"),
-		UserPrincipalName: str("userPrincipalName"),
-		UserType:          str("userType"),
-		CreationType:      str("creationType"),
-		ExternalUserState: str("externalUserState"),
-		Attributes:        userAttributes(raw),
+		ID:                          str("id"),
+		UserPrincipalName:           str("userPrincipalName"),
+		UserType:                    str("userType"),
+		CreationType:                str("creationType"),
+		ExternalUserState:           str("externalUserState"),
+		OnPremisesUserPrincipalName: str("onPremisesUserPrincipalName"),
+		Attributes:                  userAttributes(raw),
 	}
 }
 
@@ -257,6 +258,17 @@ func (c *Client) GetUser(ctx context.Context, tenant, idOrUPN string, selectAttr
 	u, err := sourceUser(raw)
 	if err != nil {
 		return galsync.SourceUser{}, fmt.Errorf("graph: %s in tenant %s: %w", op, tenant, err)
+	}
+	if wantsManager(selectAttrs) {
+		// A relationship is not $select-ed on a user: read on its own.
+		manager, err := tc.managerID(ctx, u.ID)
+		if err != nil {
+			return galsync.SourceUser{}, err
+		}
+		u.Attributes[managerProperty] = nil
+		if manager != "" {
+			u.Attributes[managerProperty] = manager
+		}
 	}
 	return u, nil
 }

@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	abs "github.com/microsoft/kiota-abstractions-go"
 	"github.com/microsoftgraph/msgraph-sdk-go/invitations"
@@ -18,6 +19,15 @@ type invitationBody struct {
 	InvitedUserDisplayName  string `json:"invitedUserDisplayName,omitempty"`
 	InvitedUserType         string `json:"invitedUserType,omitempty"`
 	SendInvitationMessage   bool   `json:"sendInvitationMessage"`
+	// InvitedUser names an existing internal user to convert into an
+	// external user in place ("Invite internal users to B2B collaboration",
+	// learn.microsoft.com/entra/external-id/invite-internal-users: "pass
+	// both the internal user object and the guest user's email address").
+	InvitedUser *invitedUserRef `json:"invitedUser,omitempty"`
+}
+
+type invitedUserRef struct {
+	ID string `json:"id"`
 }
 
 // invitationAnswer is the part of the created invitation galsync reads.
@@ -44,13 +54,18 @@ func (c *Client) Invite(ctx context.Context, tenant string, inv galsync.Invitati
 	b := invitations.NewInvitationsRequestBuilderInternal(map[string]string{}, tc.adapter)
 	ri := abs.NewRequestInformationWithMethodAndUrlTemplateAndPathParameters(abs.POST, b.UrlTemplate, b.PathParameters)
 	ri.Headers.TryAdd("Accept", "application/json")
-	rep, err := tc.sendJSON(ctx, op, ri, invitationBody{
+	body := invitationBody{
 		InvitedUserEmailAddress: inv.EmailAddress,
 		InviteRedirectURL:       inv.RedirectURL,
 		InvitedUserDisplayName:  inv.DisplayName,
 		InvitedUserType:         inv.UserType,
 		SendInvitationMessage:   inv.SendInvitationMessage,
-	})
+	}
+	if inv.InvitedUserID != "" {
+		// A conversion keeps the user's name: it is not renamed here.
+		body.InvitedUser, body.InvitedUserDisplayName = &invitedUserRef{ID: inv.InvitedUserID}, ""
+	}
+	rep, err := tc.sendJSON(ctx, op, ri, body)
 	if err != nil {
 		return galsync.TargetUser{}, err
 	}
@@ -60,6 +75,16 @@ func (c *Client) Invite(ctx context.Context, tenant string, inv galsync.Invitati
 	}
 	if ans.InvitedUser.ID == "" {
 		return galsync.TargetUser{}, fmt.Errorf("graph: %s in tenant %s: the answer names no invited user", op, tenant)
+	}
+	if inv.InvitedUserID != "" {
+		if !strings.EqualFold(ans.InvitedUser.ID, inv.InvitedUserID) {
+			return galsync.TargetUser{}, fmt.Errorf("graph: %s in tenant %s: converting user %s answered with another user", op, tenant, inv.InvitedUserID)
+		}
+		// A converted member keeps its userType and creationType
+		// ("This feature doesn't change the UserType"); it is external
+		// from now on (externalUserState PendingAcceptance).
+		return galsync.TargetUser{ID: ans.InvitedUser.ID, UserPrincipalName: ans.InvitedUser.UserPrincipalName,
+			ExternalUserState: "PendingAcceptance"}, nil
 	}
 	userType := ans.InvitedUserType
 	if userType == "" {

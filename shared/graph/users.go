@@ -12,19 +12,48 @@ import (
 // selectList is the properties galsync always reads (the scope, loop and
 // join rules depend on them whatever the mapping selects) followed by the
 // extra ones, each once.
+//
+// Relationships (manager) are left out: users/delta tracks them when
+// $select names them (deltaSelectList), a GET of users does not select
+// them (they are read on their own, GET /users/{id}/manager).
 func selectList(extra []string) []string {
 	base := []string{"id", "mail", "userPrincipalName", "accountEnabled", "userType", "creationType"}
 	out := make([]string, 0, len(base)+len(extra))
 	seen := make(map[string]bool, cap(out))
 	for _, list := range [][]string{base, extra} {
 		for _, p := range list {
-			if p != "" && !seen[strings.ToLower(p)] {
+			if p != "" && !seen[strings.ToLower(p)] && !isRelationship(p) {
 				seen[strings.ToLower(p)] = true
 				out = append(out, p)
 			}
 		}
 	}
 	return out
+}
+
+// deltaSelectList is selectList with the relationships asked for: "the
+// manager@delta property" comes back on users/delta when $select names
+// manager (learn.microsoft.com/graph/api/user-delta).
+func deltaSelectList(extra []string) []string {
+	out := selectList(extra)
+	if wantsManager(extra) {
+		out = append(out, managerProperty)
+	}
+	return out
+}
+
+// managerProperty is the manager relationship of a user.
+const managerProperty = "manager"
+
+func isRelationship(p string) bool { return strings.EqualFold(p, managerProperty) }
+
+func wantsManager(attrs []string) bool {
+	for _, a := range attrs {
+		if strings.EqualFold(a, managerProperty) {
+			return true
+		}
+	}
+	return false
 }
 
 // usersBuilder returns a fresh builder for /users. Builders are made per

@@ -35,6 +35,9 @@ func NewCatalog(t galsync.Topology) (Catalog, error) {
 		if d.UserType == "" {
 			d.UserType = "Guest"
 		}
+		if d.InviteRedirectURL == "" {
+			d.InviteRedirectURL = DefaultRedirectURL(tgt.TenantID)
+		}
 		rules, err := syncplan.Compile(d, !galsync.SameEntraCloud(src.Cloud, tgt.Cloud))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("direction %s: %w", d.Name, err))
@@ -47,6 +50,14 @@ func NewCatalog(t galsync.Topology) (Catalog, error) {
 
 // Names lists the directions' names, sorted.
 func (c Catalog) Names() []string { return slices.Sorted(maps.Keys(c)) }
+
+// DefaultRedirectURL is where an invited user lands after redeeming when
+// the direction names no inviteRedirectUrl: the target tenant's My Apps
+// page, as the runbook galsync replaces set it
+// (https://myapps.microsoft.com/?tenantid=<target tenant id>).
+func DefaultRedirectURL(targetTenantID string) string {
+	return "https://myapps.microsoft.com/?tenantid=" + targetTenantID
+}
 
 // Get returns a direction or a permanent error naming it: a message for a
 // direction that is no longer configured cannot succeed by retrying.

@@ -170,6 +170,17 @@ func clone(u *galsync.TargetUser) galsync.TargetUser {
 func (g *fakeGraph) Invite(_ context.Context, _ string, inv galsync.Invitation) (galsync.TargetUser, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if inv.InvitedUserID != "" {
+		// A conversion: the member becomes external in place, userType kept.
+		u, ok := g.target[inv.InvitedUserID]
+		if !ok {
+			return galsync.TargetUser{}, fmt.Errorf("fake: %w", galsync.ErrNotFound)
+		}
+		u.ExternalUserState = "PendingAcceptance"
+		g.created[u.ID] = time.Now()
+		g.writes = append(g.writes, fakeWrite{Op: "convert", ID: u.ID})
+		return clone(u), nil
+	}
 	g.nextID++
 	id := fmt.Sprintf("guest-%d", g.nextID)
 	u := &galsync.TargetUser{ID: id, UserType: inv.UserType, CreationType: "Invitation",
@@ -193,6 +204,9 @@ func (g *fakeGraph) UpdateUser(_ context.Context, _, id string, changes map[stri
 		}
 	}
 	maps.Copy(u.Attributes, changes)
+	if t, ok := changes["userType"].(string); ok {
+		u.UserType = t
+	}
 	g.writes = append(g.writes, fakeWrite{Op: "patch", ID: id, Changes: maps.Clone(changes)})
 	return nil
 }

@@ -119,24 +119,34 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		return Outcome{}, fmt.Errorf("invite worker: claim link: %w", err)
 	}
 	target, action, err := w.joinOrInvite(ctx, d, addr, source)
+	var refused *conversionRefused
+	if errors.As(err, &refused) {
+		metricsOr(w.Metrics).Conflict(ctx, d.Name, "member cannot be converted")
+		return w.conflictWith(ctx, item, link, prev, refused.member, refused.reason)
+	}
 	if err != nil {
 		w.release(ctx, d, link, prev)
 		return Outcome{}, err
 	}
 	if action == galsync.ActionConflict {
 		metricsOr(w.Metrics).Conflict(ctx, d.Name, "member holds the address")
-		return w.conflict(ctx, item, link, prev, target)
+		return w.conflictWith(ctx, item, link, prev, target, memberConflictReason(d, addr))
 	}
-	if action == galsync.ActionInvite {
+	if action == galsync.ActionInvite || action == galsync.ActionConvert {
 		metricsOr(w.Metrics).Invitation(ctx, d.Name)
 	}
 	now := w.Now()
 	link.TargetUserID, link.State, link.Conflict, link.UpdatedAt = target.ID, galsync.LinkActive, "", now
 	link.ClearClaim()
 	notBefore := time.Time{}
-	if action == galsync.ActionInvite {
+	if action == galsync.ActionInvite || action == galsync.ActionConvert {
+		// A converted member is re-read like a new guest: Graph's
+		// replicas may still show it as it was.
 		link.InvitedAt = now
 		notBefore = now.Add(w.replicationWait())
+	}
+	if action == galsync.ActionConvert {
+		link.ConvertedAt = now
 	}
 	if link, err = w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("invite worker: record link: %w", err)
@@ -176,10 +186,10 @@ func (w *Inviter) release(ctx context.Context, d *Direction, claimed, prev galsy
 	}
 }
 
-// conflict records that the target holds the address as a member galsync
-// will not take over: once, as a state of the link, not as a failure.
-func (w *Inviter) conflict(ctx context.Context, item galsync.WorkItem, link, prev galsync.Link, member galsync.TargetUser) (Outcome, error) {
-	reason := conflictReason
+// conflictWith records that the target holds the address as a user
+// galsync will not (or cannot) take over: once, as a state of the link,
+// not as a failure, with the reason.
+func (w *Inviter) conflictWith(ctx context.Context, item galsync.WorkItem, link, prev galsync.Link, member galsync.TargetUser, reason string) (Outcome, error) {
 	same := prev.State == galsync.LinkConflict && prev.Conflict == reason
 	link.State, link.Conflict, link.TargetUserID, link.UpdatedAt = galsync.LinkConflict, reason, "", w.Now()
 	link.ClearClaim()
@@ -207,9 +217,12 @@ const conflictReason = "the target tenant has an internal (member) user with thi
 // holding the address comes back with action conflict.
 func (w *Inviter) joinOrInvite(ctx context.Context, d *Direction, addr string, source galsync.Snapshot) (galsync.TargetUser, string, error) {
 	tenant := d.Target.Name
-	found, err := w.Graph.FindUserByAddress(ctx, tenant, addr, d.Target.Domain, nil)
+	found, err := w.Graph.FindUserByAddress(ctx, tenant, addr, d.Target.Domain, conversionSelect(d))
 	switch {
 	case err == nil && !isExternal(found):
+		if converts, _ := d.Rules.Converts(addr); converts {
+			return w.convert(ctx, d, addr, found)
+		}
 		return found, galsync.ActionConflict, nil
 	case err == nil:
 		return found, galsync.ActionJoin, nil

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/queue"
 	"github.com/galsync/galsync/shared/syncplan"
 )
 
@@ -19,6 +21,7 @@ type UserReader interface {
 // OnDemandStore is what provisioning on demand reads and writes.
 type OnDemandStore interface {
 	LinkStore
+	ScopeStore
 	GetCursor(ctx context.Context, direction string) (galsync.Cursor, error)
 }
 
@@ -42,7 +45,13 @@ type Provisioner struct {
 	ReplicationWait time.Duration
 	// MaxWait bounds the waits of one run (1 min when zero).
 	MaxWait time.Duration
-	Logger  *slog.Logger
+	// Managers, Reports and Queue as for the update worker: the manager
+	// reference is written on demand too, and what the guest's arrival
+	// changes for others (its reports, its mirrored groups) is queued.
+	Managers ManagerDirectory
+	Reports  ReportsReader
+	Queue    queue.Sender
+	Logger   *slog.Logger
 }
 
 // Step is one step of an on-demand run.
@@ -76,6 +85,10 @@ const (
 	StepInvite = "join or invite"
 	StepUpdate = "update attributes"
 	StepRetire = "deprovision"
+	// StepManager and StepGroups report the guest's manager reference and
+	// its mirrored groups.
+	StepManager = "manager reference"
+	StepGroups  = "group memberships"
 )
 
 // Provision runs direction's pipeline for the user with this id or user
@@ -100,6 +113,11 @@ func (p *Provisioner) Provision(ctx context.Context, direction, user, invocation
 	}
 	rep.SourceUserID = src.ID
 	rep.step(StepRead, galsync.OutcomeSuccess, "read from tenant "+d.Source.Name, nil)
+	scope, err := storedScope(ctx, p.Store, d)
+	if err != nil {
+		return rep, fmt.Errorf("provision: %w", err)
+	}
+	scope.mark(d, &src)
 
 	var link *galsync.Link
 	l, err := p.Store.GetLink(ctx, d.Name, src.ID)
@@ -139,7 +157,8 @@ func (p *Provisioner) run(ctx context.Context, queueName string, item galsync.Wo
 	inviter := &Inviter{Directions: p.Directions, Store: p.Store, Graph: p.Graph, Source: p.Source, Now: p.Now,
 		ClaimTTL: p.ClaimTTL, ReplicationWait: p.ReplicationWait, Logger: p.logger()}
 	updater := &Updater{Directions: p.Directions, Store: p.Store, Graph: p.Graph, Source: p.Source, Now: p.Now,
-		ClaimTTL: p.ClaimTTL, ReplicationWait: p.ReplicationWait, Logger: p.logger()}
+		ClaimTTL: p.ClaimTTL, ReplicationWait: p.ReplicationWait, Managers: p.Managers, Reports: p.Reports, Queue: p.Queue,
+		Logger: p.logger()}
 	deadline := p.Now().Add(p.maxWait())
 	for hops := 0; hops < 6; {
 		var out Outcome
@@ -183,8 +202,63 @@ func (p *Provisioner) run(ctx context.Context, queueName string, item galsync.Wo
 		if l.State == galsync.LinkConflict {
 			rep.Result = galsync.OutcomeSkipped
 		}
+		if l.HasGuest() {
+			if err := p.relations(ctx, item.Direction, l, rep); err != nil {
+				return *rep, err
+			}
+		}
 	}
 	return *rep, nil
+}
+
+// relations reports the guest's manager reference and its mirrored
+// groups, and asks for a run of those groups.
+func (p *Provisioner) relations(ctx context.Context, direction string, l galsync.Link, rep *Report) error {
+	d, err := p.Directions.Get(direction)
+	if err != nil {
+		return err
+	}
+	if d.Rules.MapsManager() {
+		switch m := d.Rules.ManagerOf(l.Source); {
+		case l.ManagerPending != "":
+			rep.step(StepManager, galsync.OutcomeSkipped, "waits for the guest of the source manager "+l.ManagerPending+
+				"; written once that guest exists", []string{syncplan.ManagerAttribute})
+		case m == "":
+			rep.step(StepManager, galsync.OutcomeSuccess, "the source user has no manager: the guest has none", []string{syncplan.ManagerAttribute})
+		default:
+			rep.step(StepManager, galsync.OutcomeSuccess, "the guest's manager is the guest of source user "+m+" (or none, if that user has no guest)",
+				[]string{syncplan.ManagerAttribute})
+		}
+	}
+	if len(d.MirrorGroups) == 0 {
+		return nil
+	}
+	pairs, err := p.Store.ListGroupPairs(ctx, d.Name)
+	if err != nil {
+		return fmt.Errorf("provision: read the mirrored groups: %w", err)
+	}
+	var in []string
+	for _, g := range pairs {
+		if g.Role == galsync.GroupMirror && g.HasMember(l.SourceUserID) && g.TargetName != "" {
+			in = append(in, fmt.Sprintf("%q", g.TargetName))
+		}
+	}
+	detail := fmt.Sprintf("a direct member of %d of the %d mirrored source group(s)", len(in), len(d.MirrorGroups))
+	if len(in) > 0 {
+		detail += ": " + strings.Join(in, ", ")
+	}
+	if p.Queue != nil {
+		m, err := GroupsMessage(d.Name, "provision on demand", p.Now(), 0)
+		if err != nil {
+			return err
+		}
+		if err := p.Queue.Send(ctx, galsync.QueuePulls, m); err != nil {
+			return fmt.Errorf("provision: ask for a run of the mirrored groups: %w", err)
+		}
+		detail += "; a run of the mirrored groups was queued to write the memberships"
+	}
+	rep.step(StepGroups, galsync.OutcomeSuccess, detail, nil)
+	return nil
 }
 
 func (p *Provisioner) report(rep *Report, name string, out Outcome, err error) {
@@ -197,6 +271,8 @@ func (p *Provisioner) report(rep *Report, name string, out Outcome, err error) {
 		rep.step(name, galsync.OutcomeSkipped, out.Reason, nil)
 	case out.HandOff != nil && out.Action == galsync.ActionInvite:
 		rep.step(name, galsync.OutcomeSuccess, "invited a new guest", nil)
+	case out.HandOff != nil && out.Action == galsync.ActionConvert:
+		rep.step(name, galsync.OutcomeSuccess, "converted the target member holding the address into an external user in place (same object id)", nil)
 	case out.HandOff != nil && out.Action == galsync.ActionJoin:
 		rep.step(name, galsync.OutcomeSuccess, "joined the external user that already had the address", nil)
 	case out.Action == galsync.ActionConflict:

@@ -14,7 +14,7 @@ import (
 // processPage decides every user of a page, enqueues the upserts, keeps the
 // page's deprovisions and seen ids for the round's end, and returns the
 // cursor to save once all of that is durable.
-func (p *Puller) processPage(ctx context.Context, d *Direction, cur galsync.Cursor, page galsync.DeltaPage, res *PullResult, invocationID string) (galsync.Cursor, error) {
+func (p *Puller) processPage(ctx context.Context, d *Direction, cur galsync.Cursor, page galsync.DeltaPage, res *PullResult, invocationID string, scope *scopeMembers) (galsync.Cursor, error) {
 	if page.NextLink == "" && page.DeltaLink == "" {
 		return cur, fmt.Errorf("delta-pull %s: Graph returned a page with neither nextLink nor deltaLink", d.Name)
 	}
@@ -52,6 +52,8 @@ func (p *Puller) processPage(ctx context.Context, d *Direction, cur galsync.Curs
 		if u.Removed == "" {
 			rp.Seen = append(rp.Seen, u.ID)
 		}
+		carryManager(d, cur, link, &u)
+		scope.mark(d, &u)
 		dec := d.Rules.Decide(u, link)
 		if dec.Verdict != syncplan.VerdictSkip && unchanged(d, link, u) {
 			res.Unchanged++
@@ -145,6 +147,24 @@ func unchanged(d *Direction, link *galsync.Link, u galsync.SourceUser) bool {
 	}
 	return link.HasGuest() && link.State == galsync.LinkActive && link.ReconciledSeq == link.SourceSeq &&
 		link.ReconciledConfig == d.Rules.Fingerprint()
+}
+
+// carryManager completes an entry's manager. users/delta names the
+// manager (manager@delta) when it changed, and in a full round for every
+// user that has one; an entry of an incremental round without it leaves
+// the manager as it was, an entry of a full round without it has none.
+func carryManager(d *Direction, cur galsync.Cursor, link *galsync.Link, u *galsync.SourceUser) {
+	if !d.Rules.MapsManager() || u.Removed != "" || u.Attributes == nil {
+		return
+	}
+	if _, ok := u.Attributes[syncplan.ManagerAttribute]; ok {
+		return
+	}
+	var prev any
+	if !cur.Full && link != nil {
+		prev = link.Source[syncplan.ManagerAttribute]
+	}
+	u.Attributes[syncplan.ManagerAttribute] = prev
 }
 
 // latestPerUser keeps the last occurrence of each user: Graph may return a

@@ -15,6 +15,7 @@ import (
 type PlanStore interface {
 	GetLink(ctx context.Context, direction, sourceUserID string) (galsync.Link, error)
 	ListLinks(ctx context.Context, direction string, fn func(galsync.Link) error) error
+	ScopeStore
 }
 
 // PlanDirectory is what a preview reads from Graph: a full users/delta
@@ -25,6 +26,12 @@ type PlanDirectory interface {
 	DeltaPage(ctx context.Context, tenant, link string, selectAttrs []string) (galsync.DeltaPage, error)
 	FindUserByAddress(ctx context.Context, tenant, addr, domain string, selectAttrs []string) (galsync.TargetUser, error)
 	TargetLister
+	// Managers reads guests' managers (directions that map the manager);
+	// the rest reads mirrored groups, source and target.
+	ManagerReader
+	GroupDeltaReader
+	FindGroupsByName(ctx context.Context, tenant, name string) ([]galsync.TargetGroup, error)
+	GroupMembers(ctx context.Context, tenant, id string) ([]string, error)
 }
 
 // Planner computes what a full sync of a direction would do now, like a
@@ -42,6 +49,9 @@ const (
 	PlanConflict  = "conflict"  // an internal user in the target holds the address
 	// PlanMissing: a linked guest the target no longer has (invited again).
 	PlanMissing = "missing"
+	// PlanConvert: a target member holds the address and would be
+	// converted to an external user in place.
+	PlanConvert = "convert"
 )
 
 // PlannedAction is what a sync would do to one user.
@@ -71,7 +81,13 @@ type Plan struct {
 	WouldPause bool `json:"wouldPause"`
 	// Drift counts guests that differ from their desired state (an update
 	// or re-enable a sync or sweep would write), by attribute.
-	Drift   map[string]int  `json:"drift"`
+	Drift map[string]int `json:"drift"`
+	// Managers counts the guests' manager references by what a sync would
+	// do (set, remove, unchanged, pending: the manager's guest does not
+	// exist yet); empty when the direction does not map the manager.
+	Managers map[string]int `json:"managers,omitempty"`
+	// Groups previews the mirrored groups.
+	Groups  []PlannedGroup  `json:"groups,omitempty"`
 	Actions []PlannedAction `json:"actions"`
 }
 
@@ -119,6 +135,10 @@ func (pl *Planner) Plan(ctx context.Context, direction string) (Plan, error) {
 	if err != nil {
 		return plan, err
 	}
+	scope, err := storedScope(ctx, pl.Store, d)
+	if err != nil {
+		return plan, fmt.Errorf("plan %s: %w", d.Name, err)
+	}
 	var users []galsync.SourceUser
 	for link := ""; ; {
 		page, err := pl.Graph.DeltaPage(ctx, d.Source.Name, link, d.Rules.Select())
@@ -131,10 +151,18 @@ func (pl *Planner) Plan(ctx context.Context, direction string) (Plan, error) {
 		}
 		link = page.NextLink
 	}
+	sources := map[string]galsync.SourceUser{}
 	for _, u := range latestPerUser(users) {
 		if u.ID == "" {
 			continue
 		}
+		if d.Rules.MapsManager() && u.Removed == "" {
+			if _, ok := u.Attributes[syncplan.ManagerAttribute]; !ok {
+				u.Attributes[syncplan.ManagerAttribute] = nil // a full round names every manager
+			}
+		}
+		scope.mark(d, &u)
+		sources[u.ID] = u
 		plan.Users++
 		if u.Removed == "" {
 			seen[u.ID] = true
@@ -163,6 +191,12 @@ func (pl *Planner) Plan(ctx context.Context, direction string) (Plan, error) {
 		}
 	}
 	plan.WouldPause = d.Deprovision.Threshold.Exceeded(deprovisions, plan.Guests)
+	if err := pl.planManagers(ctx, d, &plan, links, sources); err != nil {
+		return plan, err
+	}
+	if err := pl.planGroups(ctx, d, &plan, links, sources); err != nil {
+		return plan, err
+	}
 	return plan, nil
 }
 
@@ -212,12 +246,13 @@ func (pl *Planner) decide(ctx context.Context, d *Direction, u galsync.SourceUse
 			a.Action, a.Reason = galsync.ActionSkip, why
 		}
 	case syncplan.VerdictInvite:
-		found, err := pl.Graph.FindUserByAddress(ctx, d.Target.Name, d.Rules.InviteAddress(u.Attributes), d.Target.Domain, nil)
+		addr := d.Rules.InviteAddress(u.Attributes)
+		found, err := pl.Graph.FindUserByAddress(ctx, d.Target.Name, addr, d.Target.Domain, conversionSelect(d))
 		switch {
 		case err == nil && isExternal(found):
 			a.Action, a.TargetUserID = galsync.ActionJoin, found.ID
 		case err == nil:
-			a.Action, a.Reason = PlanConflict, "an internal user of the target holds the address"
+			a.Action, a.Reason, a.TargetUserID = planMember(d, addr, found)
 		case errors.Is(err, galsync.ErrNotFound):
 			a.Action = galsync.ActionInvite
 		default:

@@ -36,6 +36,9 @@ type Puller struct {
 	// entry without accountEnabled (never null, and always selected) is
 	// read in full first.
 	Users UserReader
+	// Groups reads the scope groups' changes (groups/delta) of directions
+	// with scope.includeGroups.
+	Groups GroupDeltaReader
 	// Tracer gives each changed user a trace of its own; Metrics records
 	// the pull lag. Nil: none.
 	Tracer  ChangeTracer
@@ -116,6 +119,20 @@ func (p *Puller) Pull(ctx context.Context, req galsync.PullRequest, invocationID
 	if !req.RequestedAt.IsZero() {
 		metricsOr(p.Metrics).PullLag(ctx, d.Name, started.Sub(req.RequestedAt))
 	}
+	scope, err := p.refreshScope(ctx, d)
+	if err != nil {
+		return res, err
+	}
+	if cur, err = p.scopeChanges(ctx, d, cur, scope, &res, invocationID); err != nil {
+		if errors.Is(err, galsync.ErrConflict) {
+			res.Superseded = true
+			return res, nil
+		}
+		return res, err
+	}
+	if err := p.saveScope(ctx, d, scope); err != nil {
+		return res, err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -131,7 +148,7 @@ func (p *Puller) Pull(ctx context.Context, req galsync.PullRequest, invocationID
 		if err != nil {
 			return res, fmt.Errorf("delta-pull %s: %w", d.Name, err)
 		}
-		next, err := p.processPage(ctx, d, cur, page, &res, invocationID)
+		next, err := p.processPage(ctx, d, cur, page, &res, invocationID, scope)
 		if err != nil {
 			return res, err
 		}
@@ -145,6 +162,9 @@ func (p *Puller) Pull(ctx context.Context, req galsync.PullRequest, invocationID
 			return res, fmt.Errorf("delta-pull %s: save cursor: %w", d.Name, err)
 		}
 		if page.DeltaLink != "" {
+			if err := requestGroups(ctx, p.Queue, d, "pull", p.Now()); err != nil {
+				return res, err
+			}
 			if cur.Round != next.Round {
 				// The finished round's pages are no longer needed once the
 				// cursor has moved past them.

@@ -43,7 +43,10 @@ type Sweeper struct {
 	Store      SweepStore
 	Graph      TargetLister
 	Queue      queue.Sender
-	Now        galsync.Clock
+	// Managers reads guests' managers, 20 to a JSON batch, for directions
+	// that map the manager (nil: managers are not compared).
+	Managers ManagerReader
+	Now      galsync.Clock
 	// Budget bounds one invocation; a longer sweep continues in a
 	// follow-up message.
 	Budget time.Duration
@@ -77,6 +80,10 @@ func (s *Sweeper) Sweep(ctx context.Context, req galsync.PullRequest, invocation
 	if err != nil {
 		return res, err
 	}
+	managers, err := s.managerIndex(ctx, d)
+	if err != nil {
+		return res, err
+	}
 	started := s.Now()
 	sel := d.Rules.TargetSelect()
 	for {
@@ -84,7 +91,7 @@ func (s *Sweeper) Sweep(ctx context.Context, req galsync.PullRequest, invocation
 		if err != nil {
 			return res, fmt.Errorf("sweep %s: read target: %w", d.Name, err)
 		}
-		seen, drifted, err := s.comparePage(ctx, d, index, users)
+		seen, drifted, err := s.comparePage(ctx, d, index, users, managers)
 		if err != nil {
 			return res, err
 		}
@@ -141,9 +148,10 @@ func (s *Sweeper) index(ctx context.Context, d *Direction) (map[string]sweepEntr
 
 // comparePage compares the page's linked guests with their desired state
 // and returns the ids it saw and the items for the guests that differ.
-func (s *Sweeper) comparePage(ctx context.Context, d *Direction, index map[string]sweepEntry, users []galsync.TargetUser) ([]string, []galsync.WorkItem, error) {
+func (s *Sweeper) comparePage(ctx context.Context, d *Direction, index map[string]sweepEntry, users []galsync.TargetUser, managers managerIndex) ([]string, []galsync.WorkItem, error) {
 	var seen []string
 	var drifted []galsync.WorkItem
+	var settled []galsync.Link
 	for _, u := range users {
 		e, ok := index[u.ID]
 		if !ok {
@@ -169,12 +177,18 @@ func (s *Sweeper) comparePage(ctx context.Context, d *Direction, index map[strin
 			}
 			p := planReconcile(d, link, u, link.Source)
 			if len(p.changes) == 0 && !p.addressList {
+				settled = append(settled, link)
 				continue
 			}
 		}
 		drifted = append(drifted, reconcileItem(d, link))
 	}
-	return seen, drifted, nil
+	// Guests whose attributes match may still have the wrong manager.
+	wrong, err := s.managerDrift(ctx, d, managers, settled)
+	if err != nil {
+		return nil, nil, err
+	}
+	return seen, append(drifted, wrong...), nil
 }
 
 func reconcileItem(d *Direction, l galsync.Link) galsync.WorkItem {
@@ -219,6 +233,9 @@ func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, index 
 		return fmt.Errorf("sweep %s: %w", d.Name, err)
 	}
 	res.Missing, res.Conflicts, res.Finished = len(missing), len(conflicts), true
+	if err := s.verifyGroups(ctx, d, round); err != nil {
+		return err
+	}
 	if err := s.recordAttention(ctx, d, *res); err != nil {
 		return err
 	}
@@ -242,6 +259,12 @@ func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, res SweepRe
 			if len(att.ConflictSamples) < 10 {
 				att.ConflictSamples = append(att.ConflictSamples, l.SourceUserID)
 			}
+		}
+		if !l.ConvertedAt.IsZero() && l.HasGuest() {
+			att.Converted++
+		}
+		if l.ManagerPending != "" && l.State == galsync.LinkActive {
+			att.ManagersPending++
 		}
 		for attr, r := range l.Refused {
 			ra := att.Refused[attr]

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
+	"github.com/galsync/galsync/shared/queue"
 	"github.com/galsync/galsync/shared/syncplan"
 )
 
@@ -37,6 +38,15 @@ type Updater struct {
 	// ReplicationWait: how long to wait before reading such a guest again
 	// (DefaultReplicationWait when zero).
 	ReplicationWait time.Duration
+	// Managers reads and writes the guests' manager references, Reports
+	// lists a source user's direct reports; both are needed when a mapping
+	// carries the manager (nil: managers are left alone).
+	Managers ManagerDirectory
+	Reports  ReportsReader
+	// Queue sends what a guest's arrival or retirement changes for others:
+	// its reports' manager references, its mirrored groups (nil: the
+	// sweep finds them).
+	Queue queue.Sender
 	// Metrics counts PATCHes and conflicts; nil: none.
 	Metrics Metrics
 	Logger  *slog.Logger
@@ -127,11 +137,20 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 		return w.memberConflict(ctx, link, item, target)
 	}
 	plan := planReconcile(d, link, target, source)
+	mgr, err := w.planManager(ctx, d, link, source)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if mgr != nil && mgr.refused != nil {
+		plan.stillRefused[syncplan.ManagerAttribute] = *mgr.refused
+	}
 	written, refused := []string{}, map[string]galsync.Refusal{}
-	if len(plan.changes) > 0 {
+	if len(plan.changes) > 0 || mgr != nil && mgr.write {
 		if link, err = w.claim(ctx, link, item); err != nil {
 			return Outcome{}, err
 		}
+	}
+	if len(plan.changes) > 0 {
 		written, refused, err = w.patch(ctx, d, link, plan.changes)
 		if errors.Is(err, galsync.ErrNotFound) {
 			w.releaseClaim(ctx, d, link)
@@ -155,7 +174,35 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 			written = append(written, "showInAddressList")
 		}
 	}
-	return w.record(ctx, d, link, item, plan, written, refused)
+	var extra []galsync.LogEntry
+	if mgr != nil {
+		wrote := false
+		if mgr.write {
+			r, err := w.writeManager(ctx, d, link, mgr)
+			if err != nil {
+				w.releaseClaim(ctx, d, link)
+				return Outcome{}, err
+			}
+			if r != nil {
+				refused[syncplan.ManagerAttribute] = *r
+			} else {
+				wrote = true
+				written = append(written, syncplan.ManagerAttribute)
+			}
+		}
+		if e, ok := managerLog(link, mgr, wrote); ok {
+			extra = append(extra, e)
+		}
+		link.ManagerPending = mgr.want.pending
+	}
+	if link.Announced != link.TargetUserID {
+		if err := w.announce(ctx, d, link, true); err != nil {
+			w.releaseClaim(ctx, d, link)
+			return Outcome{}, err
+		}
+		link.Announced = link.TargetUserID
+	}
+	return w.record(ctx, d, link, item, plan, written, refused, extra...)
 }
 
 // reconcilePlan is what converging a guest writes.
@@ -265,7 +312,7 @@ func hasKey(m map[string]any, k string) bool { _, ok := m[k]; return ok }
 
 // record saves the reconciled link and logs what was written and refused.
 func (w *Updater) record(ctx context.Context, d *Direction, link galsync.Link, item galsync.WorkItem, plan reconcilePlan,
-	written []string, refused map[string]galsync.Refusal) (Outcome, error) {
+	written []string, refused map[string]galsync.Refusal, extra ...galsync.LogEntry) (Outcome, error) {
 	now := w.Now()
 	newRefusals := slices.Sorted(maps.Keys(refused))
 	maps.Copy(plan.stillRefused, refused)
@@ -288,6 +335,10 @@ func (w *Updater) record(ctx context.Context, d *Direction, link galsync.Link, i
 	action, outcome, reason := plan.action, galsync.OutcomeSuccess, ""
 	if len(written) == 0 {
 		action, outcome, reason = galsync.ActionUpdate, galsync.OutcomeNoChange, "unchanged"
+	}
+	for _, e := range extra {
+		e.Time, e.Seq = now, item.Seq
+		entries = append(entries, e)
 	}
 	entries = append(entries, galsync.LogEntry{Time: now, Direction: d.Name, SourceUserID: link.SourceUserID,
 		TargetUserID: link.TargetUserID, Action: action, Outcome: outcome, Reason: reason, Attributes: written, Seq: item.Seq})
@@ -342,6 +393,10 @@ func (w *Updater) toInviter(item galsync.WorkItem, link galsync.Link, reason, ta
 func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Link, item galsync.WorkItem) (Outcome, error) {
 	action, why := syncplan.DeprovisionAction(d.Deprovision.Action, link.State)
 	if action == "" {
+		// A retirement whose announcement failed is announced now.
+		if err := w.announceRetired(ctx, d, link); err != nil {
+			return Outcome{}, err
+		}
 		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, why, nil)
 	}
 	link, err := w.claim(ctx, link, item)
@@ -365,8 +420,11 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 	}
 	link.SourceSeq, link.UpdatedAt = max(link.SourceSeq, item.Seq), w.Now()
 	link.ClearClaim()
-	if _, err := w.Store.PutLink(ctx, link); err != nil {
+	if link, err = w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("update worker: record %s: %w", action, err)
+	}
+	if err := w.announceRetired(ctx, d, link); err != nil {
+		return Outcome{}, err
 	}
 	outcome := galsync.OutcomeSuccess
 	if !wrote {

@@ -34,6 +34,11 @@ func (t *Tally) Observe(entries ...galsync.LogEntry) {
 	defer t.mu.Unlock()
 	for _, e := range entries {
 		key := e.Direction + "/" + e.SourceUserID
+		if e.SourceUserID == "" && e.Action == galsync.ActionGroup {
+			// A mirrored group's own notes (made, nested, deleted) are not
+			// a user's.
+			continue
+		}
 		switch e.Outcome {
 		case galsync.OutcomeFailed:
 			t.failed[key] = true
@@ -57,6 +62,8 @@ func (t *Tally) Observe(entries ...galsync.LogEntry) {
 // Summary is a snapshot of the tally.
 type Summary struct {
 	Invited, Joined, Updated, Reenabled, Disabled, Deleted, Resyncs, Pauses int
+	// Converted counts target members converted in place.
+	Converted int
 	// Skipped counts users by the reason they are (still) skipped.
 	Skipped map[string]int
 	// Failing counts users whose latest attempt failed (they are retried).
@@ -76,6 +83,7 @@ func (t *Tally) Summary() Summary {
 		Invited: a[galsync.ActionInvite], Joined: a[galsync.ActionJoin], Updated: a[galsync.ActionUpdate],
 		Reenabled: a[galsync.ActionReenable], Disabled: a[galsync.ActionDisable], Deleted: a[galsync.ActionDelete],
 		Resyncs: a[galsync.ActionResync], Pauses: a[galsync.ActionPause], Skipped: skipped, Failing: len(t.failed),
+		Converted: a[galsync.ActionConvert],
 	}
 }
 
@@ -88,6 +96,9 @@ func (s Summary) String() string {
 	}
 	fmt.Fprintf(&b, "invited %d, joined %d, updated %d, re-enabled %d, disabled %d, deleted %d, skipped %d, failing %d",
 		s.Invited, s.Joined, s.Updated, s.Reenabled, s.Disabled, s.Deleted, skipped, s.Failing)
+	if s.Converted > 0 {
+		fmt.Fprintf(&b, "\n  converted %d target member(s) to external users in place", s.Converted)
+	}
 	if s.Pauses > 0 {
 		fmt.Fprintf(&b, "\n  PAUSED %d time(s) by the accidental-deletion threshold: deprovisioning awaits approval", s.Pauses)
 	}

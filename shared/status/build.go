@@ -29,6 +29,7 @@ type directionInputs struct {
 	state        galsync.DirectionState
 	log          []galsync.LogEntry
 	logTruncated bool
+	groups       []galsync.GroupPair
 	errs         []error
 }
 
@@ -101,6 +102,7 @@ func buildDirection(d directionInputs, in inputs, s Reporter) DirectionReport {
 	}
 	dr.Actions, dr.Timeline = actions(d.log, d.logTruncated, in.window)
 	dr.Attention = attention(d)
+	dr.Groups = groupStatuses(d.groups)
 	dr.Warnings = warnings(d, dr, s)
 	return dr
 }
@@ -131,6 +133,7 @@ func attention(d directionInputs) Attention {
 	if at := d.state.Attention; at != nil {
 		a.CountedAt, a.Conflicts, since = at.At.UTC(), at.Conflicts, at.At
 		a.Drifted, a.Missing, a.PendingAcceptance = at.Drifted, at.Missing, at.PendingAcceptance
+		a.Converted, a.ManagersPending = at.Converted, at.ManagersPending
 		for attr, r := range at.Refused {
 			a.Refused[attr] = RefusedAttribute{Users: r.Users, Message: redact(r.Message)}
 		}
@@ -145,6 +148,11 @@ func attention(d directionInputs) Attention {
 			if key := "conflict|" + e.SourceUserID; !seen[key] {
 				seen[key] = true
 				a.Conflicts++
+			}
+		case galsync.ActionConvert:
+			if key := "convert|" + e.SourceUserID; e.Outcome == galsync.OutcomeSuccess && !seen[key] {
+				seen[key] = true
+				a.Converted++
 			}
 		case galsync.ActionRefused:
 			for _, attr := range e.Attributes {
@@ -267,6 +275,15 @@ func warnings(d directionInputs, dr DirectionReport, s Reporter) []string {
 		r := dr.Attention.Refused[attr]
 		out = append(out, fmt.Sprintf("Graph refuses %s for %d %s (the other attributes are written): %s", attr, r.Users, plural(r.Users, "user", "users"), r.Message))
 	}
+	for _, g := range dr.Groups {
+		switch {
+		case g.Refused != "":
+			out = append(out, "mirrored group "+g.SourceGroupID+" is not kept: "+g.Refused)
+		case g.SourceDeleted:
+			out = append(out, fmt.Sprintf("source group %s (%s) was deleted: its target group %q is left in place, no longer kept; delete it, or drop the group from mirrorGroups",
+				g.SourceGroupID, g.SourceName, g.TargetName))
+		}
+	}
 	if n := dr.Attention.Conflicts; n > 0 {
 		out = append(out, fmt.Sprintf("%d %s: a target member holds the address (galsync log --action conflict)", n, plural(n, "conflict", "conflicts")))
 	}
@@ -347,4 +364,15 @@ func twoUnits(d, big time.Duration, bigName string, small time.Duration, smallNa
 		return fmt.Sprintf("%d%s", b, bigName)
 	}
 	return fmt.Sprintf("%d%s %d%s", b, bigName, rest, smallName)
+}
+
+// groupStatuses reports the mirrored groups' pairs.
+func groupStatuses(pairs []galsync.GroupPair) []GroupStatus {
+	out := []GroupStatus{}
+	for _, p := range pairs {
+		out = append(out, GroupStatus{SourceGroupID: p.SourceGroupID, SourceName: p.SourceName, TargetGroupID: p.TargetGroupID,
+			TargetName: p.TargetName, SourceMembers: len(p.Members), Members: p.AppliedCount, NestedGroups: len(p.Nested),
+			SourceDeleted: !p.SourceDeletedAt.IsZero(), Refused: redact(p.Refused), LastRunAt: p.LastRunAt.UTC()})
+	}
+	return out
 }

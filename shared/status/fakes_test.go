@@ -23,6 +23,7 @@ type fakeStore struct {
 	subsErr   error
 	logErr    error
 	queries   []galsync.LogQuery
+	pairs     map[string][]galsync.GroupPair // by direction
 }
 
 func (f *fakeStore) GetCursor(_ context.Context, dir string) (galsync.Cursor, error) {
@@ -45,6 +46,10 @@ func (f *fakeStore) GetDirectionState(_ context.Context, dir string) (galsync.Di
 		return s, fmt.Errorf("fake: state %s: %w", dir, galsync.ErrNotFound)
 	}
 	return s, nil
+}
+
+func (f *fakeStore) ListGroupPairs(_ context.Context, dir string) ([]galsync.GroupPair, error) {
+	return f.pairs[dir], nil
 }
 
 func (f *fakeStore) ListSubscriptions(context.Context) ([]galsync.Subscription, error) {

@@ -205,6 +205,12 @@ func facts(d DirectionReport, now time.Time) []fact {
 			fact{Label: "Pending redemption", Value: fmt.Sprint(a.PendingAcceptance),
 				Note: "guests that have not redeemed their invitation (externalUserState PendingAcceptance)"})
 	}
+	if n := d.Attention.Converted; n > 0 {
+		out = append(out, fact{Label: "Converted members", Value: fmt.Sprint(n), Note: "target members made external users in place (existingMembers convert)"})
+	}
+	if n := d.Attention.ManagersPending; n > 0 {
+		out = append(out, fact{Label: "Managers pending", Value: fmt.Sprint(n), Note: "guests whose manager reference waits for their manager's guest"})
+	}
 	return out
 }
 

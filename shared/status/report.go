@@ -40,6 +40,9 @@
 //	      "countedAt": "...", "conflicts": 1, "drifted": 20, "missing": 0,
 //	      "refused": {"jobTitle": {"users": 3, "message": "Invalid value specified for property 'jobTitle' ..."}}
 //	    },
+//	    "groups": [{"sourceGroupId": "...", "sourceName": "Finance", "targetGroupId": "...",
+//	                "targetName": "Finance (contoso)", "sourceMembers": 200, "members": 187,
+//	                "nestedGroups": 1, "sourceDeleted": false, "refused": "", "lastRunAt": "..."}],
 //	    "actions": {                       // provisioning log entries in the window
 //	      "total": 40,
 //	      "byAction": {"invite": {"success": 12, "failed": 1}, "skip": {"skipped": 27}},
@@ -121,9 +124,12 @@ type DirectionReport struct {
 	Subscription *Subscription `json:"subscription"`
 	Queues       []QueueDepth  `json:"queues"`
 	Attention    Attention     `json:"attention"`
-	Actions      ActionCounts  `json:"actions"`
-	Timeline     Timeline      `json:"timeline"`
-	Errors       []string      `json:"errors"`
+	// Groups are the direction's mirrored groups (none: mirrorGroups is
+	// not set).
+	Groups   []GroupStatus `json:"groups"`
+	Actions  ActionCounts  `json:"actions"`
+	Timeline Timeline      `json:"timeline"`
+	Errors   []string      `json:"errors"`
 }
 
 // TenantRef names a tenant by its topology name and cloud (never by its
@@ -201,6 +207,29 @@ type Attention struct {
 	// across Microsoft clouds, where automatic redemption may not apply,
 	// it says how many cannot sign in yet (docs/deploy.md).
 	PendingAcceptance int `json:"pendingAcceptance"`
+	// Converted: guests that were target members converted in place;
+	// ManagersPending: guests whose manager reference waits for their
+	// manager's guest (as the last sweep counted them).
+	Converted       int `json:"converted"`
+	ManagersPending int `json:"managersPending"`
+}
+
+// GroupStatus is one mirrored group: its source group, the target group
+// galsync keeps for it, and how its members stand.
+type GroupStatus struct {
+	SourceGroupID string `json:"sourceGroupId"`
+	SourceName    string `json:"sourceName,omitempty"`
+	TargetGroupID string `json:"targetGroupId,omitempty"`
+	TargetName    string `json:"targetName,omitempty"`
+	// SourceMembers are the source group's direct user members; Members
+	// the guests the target group was last made to hold.
+	SourceMembers int `json:"sourceMembers"`
+	Members       int `json:"members"`
+	// NestedGroups are groups among its members, not flattened.
+	NestedGroups  int       `json:"nestedGroups,omitempty"`
+	SourceDeleted bool      `json:"sourceDeleted,omitempty"`
+	Refused       string    `json:"refused,omitempty"`
+	LastRunAt     time.Time `json:"lastRunAt,omitzero"`
 }
 
 // RefusedAttribute is an attribute Graph refuses for some users.

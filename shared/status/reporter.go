@@ -21,6 +21,7 @@ type Store interface {
 	GetDirectionState(ctx context.Context, direction string) (galsync.DirectionState, error)
 	ListSubscriptions(ctx context.Context) ([]galsync.Subscription, error)
 	QueryLog(ctx context.Context, q galsync.LogQuery) ([]galsync.LogEntry, error)
+	ListGroupPairs(ctx context.Context, direction string) ([]galsync.GroupPair, error)
 }
 
 var _ Store = store.Store(nil)
@@ -167,6 +168,15 @@ func (r *Reporter) readDirection(ctx context.Context, d Direction, w Window, s R
 		in.errs = append(in.errs, fmt.Errorf("read provisioning log: %w", err))
 	}
 	in.logTruncated = len(in.log) >= s.MaxLogEntries
+	pairs, err := r.Store.ListGroupPairs(ctx, d.Name)
+	if err != nil {
+		in.errs = append(in.errs, fmt.Errorf("read mirrored groups: %w", err))
+	}
+	for _, p := range pairs {
+		if p.Role == galsync.GroupMirror {
+			in.groups = append(in.groups, p)
+		}
+	}
 	return in
 }
 

@@ -53,6 +53,12 @@ type Store interface {
 	PutSubscription(ctx context.Context, s galsync.Subscription) (galsync.Subscription, error)
 	ListSubscriptions(ctx context.Context) ([]galsync.Subscription, error)
 
+	// GetGroupPair reads a direction's pair by its key (GroupPair.Key);
+	// ListGroupPairs returns every pair of a direction.
+	GetGroupPair(ctx context.Context, direction, key string) (galsync.GroupPair, error)
+	PutGroupPair(ctx context.Context, p galsync.GroupPair) (galsync.GroupPair, error)
+	ListGroupPairs(ctx context.Context, direction string) ([]galsync.GroupPair, error)
+
 	AppendLog(ctx context.Context, entries ...galsync.LogEntry) error
 	// QueryLog returns matching entries oldest first, at most q.Limit (all
 	// when 0).

@@ -84,6 +84,10 @@ type Rules struct {
 	inviteVia   string
 	selected    []string
 	fingerprint string
+	// manager: the mapping holds "manager": {"source": "manager"}.
+	manager bool
+	// groupName is the compiled groupNamePattern.
+	groupName string
 }
 
 type mapper func(attrs map[string]any) any
@@ -124,6 +128,12 @@ func Compile(d galsync.Direction, crossCloud bool) (*Rules, error) {
 		referenced[a] = true
 	}
 	for _, target := range slices.Sorted(maps.Keys(mapping)) {
+		if target == ManagerAttribute {
+			if err := r.compileManager(mapping[target], referenced); err != nil {
+				errs = append(errs, fmt.Errorf("mapping %q: %w", target, err))
+			}
+			continue
+		}
 		m, err := compileMapping(target, mapping[target], referenced)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("mapping %q: %w", target, err))
@@ -172,6 +182,8 @@ func Compile(d galsync.Direction, crossCloud bool) (*Rules, error) {
 	if d.AddressList == AddressListGraph && r.mapping["showInAddressList"] != nil {
 		errs = append(errs, errors.New(`mapping "showInAddressList" and addressList "graph" both set it: keep one`))
 	}
+	errs = append(errs, r.compileRelations(d)...)
+	delete(referenced, ScopeGroupsAttribute) // galsync's own, never Graph's
 	r.selected = slices.Sorted(maps.Keys(referenced))
 	r.fingerprint = fingerprint(r.specs, d)
 	return r, errors.Join(errs...)
@@ -186,7 +198,10 @@ func fingerprint(specs map[string]string, d galsync.Direction) string {
 		UserType    string
 		AddressList string
 		InviteWith  string
-	}{specs, d.UserType, d.AddressList, d.InviteWith})
+		// A conversion policy that changes looks at conflicts again.
+		ExistingMembers string   `json:",omitempty"`
+		ConvertDomains  []string `json:",omitempty"`
+	}{specs, d.UserType, d.AddressList, d.InviteWith, d.ExistingMembers, d.ConvertDomains})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
 }

@@ -18,6 +18,7 @@ const (
 	ReasonDomainExcluded  = "mail domain is in scope.excludeDomains"
 	ReasonIncludeRule     = "an include rule does not hold: "
 	ReasonExcludeRule     = "an exclude rule holds: "
+	ReasonNotInGroups     = "not a direct member of any of scope.includeGroups"
 )
 
 // InScope decides whether a present source user is synced; when not, the
@@ -66,6 +67,9 @@ func (r *Rules) InScope(u galsync.SourceUser) (bool, string) {
 		if rl.holds(a) {
 			return false, ReasonExcludeRule + rl.attr
 		}
+	}
+	if len(r.Direction.Scope.IncludeGroups) > 0 && !r.inScopeGroups(a) {
+		return false, ReasonNotInGroups
 	}
 	return true, ""
 }

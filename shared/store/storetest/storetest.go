@@ -36,6 +36,10 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Held", testHeld},
 		{"HeldWhileDeleting", testHeldWhileDeleting},
 		{"HeldLimits", testHeldLimits},
+		{"GroupPair", testGroupPair},
+		{"GroupPairRace", testGroupPairRace},
+		{"ListGroupPairs", testListGroupPairs},
+		{"LargeGroupPair", testLargeGroupPair},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
