@@ -30,7 +30,10 @@ type queueState struct {
 	// time has come; the DB sets it to make such messages active.
 	onDue func()
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// stored counts the messages in the bucket, locked or not, so Depth
+	// answers without walking it.
+	stored  int
 	ready   seqHeap
 	locks   lockHeap // by expiry, soonest first
 	locked  map[int64]*msgLock
@@ -74,7 +77,31 @@ func (q *queueState) load(b *bolt.Bucket) int {
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		q.ready = append(q.ready, keySeq(k)) // ascending keys form a valid heap
 	}
+	q.stored = len(q.ready)
 	return len(q.ready)
+}
+
+// add counts newly stored messages and makes them available.
+func (q *queueState) add(seqs ...int64) {
+	q.mu.Lock()
+	q.stored += len(seqs)
+	q.mu.Unlock()
+	q.release(seqs...)
+}
+
+// removed counts n messages gone from the bucket (completed or moved to
+// the dead-letter subqueue).
+func (q *queueState) removed(n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.stored -= n
+}
+
+// depth is the number of stored messages.
+func (q *queueState) depth() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.stored
 }
 
 // claim takes up to limit available messages for the caller to deliver;

@@ -161,7 +161,7 @@ func (db *DB) activateDue(q *queueState) error {
 			}
 			return fmt.Errorf("embedded: activate %d scheduled message(s) of %s: %w", len(due), q.name, err)
 		}
-		q.release(seqs...)
+		q.add(seqs...)
 	}
 }
 
@@ -181,7 +181,7 @@ func (db *DB) dueFired(q *queueState) {
 // each with a new sequence number and enqueued at now, and returns the new
 // sequence numbers.
 func activateTx(tx *bolt.Tx, q *queueState, due []scheduledMsg, now time.Time) ([]int64, error) {
-	sb, b := tx.Bucket(q.schedBucket), tx.Bucket(q.bucket)
+	sb, b := tx.Bucket(q.schedBucket), appendBucket(tx, q.bucket)
 	seqs := make([]int64, 0, len(due))
 	for _, d := range due {
 		m, ok, err := getMessage(sb, d.seq)
