@@ -38,14 +38,12 @@ type queueState struct {
 	locks   lockHeap // by expiry, soonest first
 	locked  map[int64]*msgLock
 	notify  chan struct{} // closed and replaced when messages become available
-	timer   *time.Timer   // fires at the soonest lock expiry
-	timerAt time.Time
+	expiry  deadline      // fires at the soonest lock expiry
 	stopped bool
 	// Scheduled messages waiting for their time, soonest first, and the
 	// timer that fires at the soonest.
-	sched        schedHeap
-	schedTimer   *time.Timer
-	schedTimerAt time.Time
+	sched    schedHeap
+	schedDue deadline
 }
 
 type msgLock struct {
@@ -56,8 +54,11 @@ type msgLock struct {
 }
 
 func newQueueState(name string, opts queue.Options, now func() time.Time) *queueState {
-	return &queueState{name: name, opts: opts, now: now, bucket: []byte("q:" + name),
+	q := &queueState{name: name, opts: opts, now: now, bucket: []byte("q:" + name),
 		locked: map[int64]*msgLock{}, notify: make(chan struct{})}
+	q.expiry.fn = q.expire
+	q.schedDue.fn = q.scheduleFired
+	return q
 }
 
 // withDeadLetter gives a main queue its subqueue and duplicate detection.
@@ -220,30 +221,18 @@ func (q *queueState) armTimerLocked(now time.Time) {
 	if q.stopped {
 		return
 	}
-	if q.locks.Len() == 0 {
-		if q.timer != nil {
-			q.timer.Stop()
-		}
-		q.timerAt = time.Time{}
-		return
+	var at time.Time
+	if q.locks.Len() > 0 {
+		at = q.locks[0].until
 	}
-	at := q.locks[0].until
-	if at.Equal(q.timerAt) {
-		return
-	}
-	q.timerAt = at
-	if q.timer == nil {
-		q.timer = time.AfterFunc(at.Sub(now), q.expire)
-		return
-	}
-	q.timer.Reset(at.Sub(now))
+	q.expiry.arm(now, at)
 }
 
 func (q *queueState) expire() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.now()
-	q.timerAt = time.Time{}
+	q.expiry.fired()
 	if q.reapLocked(now) > 0 {
 		q.signalLocked()
 	}
@@ -254,10 +243,6 @@ func (q *queueState) stop() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.stopped = true
-	if q.timer != nil {
-		q.timer.Stop()
-	}
-	if q.schedTimer != nil {
-		q.schedTimer.Stop()
-	}
+	q.expiry.stop()
+	q.schedDue.stop()
 }

@@ -105,28 +105,16 @@ func (q *queueState) armSchedLocked(now time.Time) {
 	if q.stopped || q.onDue == nil {
 		return
 	}
-	if q.sched.Len() == 0 {
-		if q.schedTimer != nil {
-			q.schedTimer.Stop()
-		}
-		q.schedTimerAt = time.Time{}
-		return
+	var at time.Time
+	if q.sched.Len() > 0 {
+		at = q.sched[0].at
 	}
-	at := q.sched[0].at
-	if at.Equal(q.schedTimerAt) {
-		return
-	}
-	q.schedTimerAt = at
-	if q.schedTimer == nil {
-		q.schedTimer = time.AfterFunc(at.Sub(now), q.scheduleFired)
-		return
-	}
-	q.schedTimer.Reset(at.Sub(now))
+	q.schedDue.arm(now, at)
 }
 
 func (q *queueState) scheduleFired() {
 	q.mu.Lock()
-	q.schedTimerAt = time.Time{}
+	q.schedDue.fired()
 	q.mu.Unlock()
 	q.onDue()
 }
