@@ -51,6 +51,9 @@ type Options struct {
 	Logger *slog.Logger
 	// BatchDelay overrides DefaultBatchDelay.
 	BatchDelay time.Duration
+	// MappedRelease overrides DefaultMappedRelease; negative never
+	// releases.
+	MappedRelease time.Duration
 
 	// noSync skips fsync; only tests set it (see export_test.go).
 	noSync bool
@@ -96,6 +99,9 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
+	if opts.MappedRelease > 0 {
+		go db.releaseMappedEvery(opts.MappedRelease)
+	}
 	return db, nil
 }
 
@@ -131,6 +137,9 @@ func withDefaults(o Options) (Options, error) {
 	}
 	if o.BatchDelay <= 0 {
 		o.BatchDelay = DefaultBatchDelay
+	}
+	if o.MappedRelease == 0 {
+		o.MappedRelease = DefaultMappedRelease
 	}
 	return o, nil
 }

@@ -17,7 +17,7 @@ type dedup struct {
 }
 
 func dedupOf(tx *bolt.Tx, q *queueState) dedup {
-	return dedup{window: q.opts.DuplicateDetectionWindow, ids: tx.Bucket(q.dedupBucket), expiry: tx.Bucket(q.dedupExpiryBucket)}
+	return dedup{window: q.opts.DuplicateDetectionWindow, ids: tx.Bucket(q.dedupBucket), expiry: appendBucket(tx, q.dedupExpiryBucket)}
 }
 
 // seen reports whether id was sent and its window has not passed.

@@ -27,3 +27,19 @@ func DedupIDs(db *DB, name string) (ids, expiries int) {
 	})
 	return ids, expiries
 }
+
+// WalkedDepth counts a queue's and its dead-letter subqueue's messages by
+// walking their buckets, to check the counts Depth keeps.
+func WalkedDepth(db *DB, name string) (active, dead int) {
+	_ = db.bolt.View(func(tx *bolt.Tx) error {
+		active = tx.Bucket(db.queues[name].bucket).Stats().KeyN
+		dead = tx.Bucket(db.queues[name].dead.bucket).Stats().KeyN
+		return nil
+	})
+	return active, dead
+}
+
+// ReleaseMapped releases the data file's mapped pages now.
+func ReleaseMapped(db *DB) error {
+	return db.bolt.View(func(tx *bolt.Tx) error { return releaseMapped(db.bolt.Info().Data, int(tx.Size())) })
+}

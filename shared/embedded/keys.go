@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Bucket layout. Composite keys join their parts with a NUL byte, so a
@@ -38,6 +40,20 @@ var (
 )
 
 const sep = "\x00"
+
+// appendFill is how full bbolt fills a page before it splits it, for the
+// buckets written in key order (queues, scheduled messages, the log and
+// its index by direction, duplicate detection's expiry index, round
+// pages): bbolt's default (half) leaves such buckets half empty forever,
+// as a new key never lands in an old page.
+const appendFill = 0.9
+
+// appendBucket is tx's bucket name, filled to appendFill.
+func appendBucket(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = appendFill
+	return b
+}
 
 // compositeKey joins parts with sep; a part that contains sep, or is empty,
 // would make prefixes ambiguous and is refused.

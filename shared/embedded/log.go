@@ -75,7 +75,7 @@ func checkLogEntry(e galsync.LogEntry) error {
 }
 
 func putLogEntry(tx *bolt.Tx, e galsync.LogEntry, data []byte) error {
-	entries := tx.Bucket(bucketLog)
+	entries := appendBucket(tx, bucketLog)
 	seq, err := entries.NextSequence()
 	if err != nil {
 		return err
@@ -85,7 +85,11 @@ func putLogEntry(tx *bolt.Tx, e galsync.LogEntry, data []byte) error {
 		return err
 	}
 	for _, ix := range logIndexes(e) {
-		if err := tx.Bucket(ix.bucket).Put(indexKey(ix.id, key), []byte{}); err != nil {
+		b := tx.Bucket(ix.bucket)
+		if ix.inOrder {
+			b.FillPercent = appendFill
+		}
+		if err := b.Put(indexKey(ix.id, key), []byte{}); err != nil {
 			return err
 		}
 	}
@@ -96,15 +100,17 @@ func putLogEntry(tx *bolt.Tx, e galsync.LogEntry, data []byte) error {
 type logIndex struct {
 	bucket []byte
 	id     string
+	// inOrder: the index grows in key order (by direction, then time).
+	inOrder bool
 }
 
 func logIndexes(e galsync.LogEntry) []logIndex {
 	var ixs []logIndex
 	if e.Direction != "" {
-		ixs = append(ixs, logIndex{bucketLogDir, e.Direction})
+		ixs = append(ixs, logIndex{bucket: bucketLogDir, id: e.Direction, inOrder: true})
 	}
 	if e.SourceUserID != "" {
-		ixs = append(ixs, logIndex{bucketLogUser, e.SourceUserID})
+		ixs = append(ixs, logIndex{bucket: bucketLogUser, id: e.SourceUserID})
 	}
 	return ixs
 }

@@ -1,7 +1,6 @@
 package embedded
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"time"
@@ -11,7 +10,8 @@ import (
 	"github.com/galsync/galsync/shared/queue"
 )
 
-// storedMessage is a message as its queue bucket holds it.
+// storedMessage is a message as its queue bucket holds it (encoded by
+// encodeMessage; the JSON names are those of files that stored JSON).
 type storedMessage struct {
 	ID                    string            `json:"id"`
 	Body                  []byte            `json:"body,omitempty"`
@@ -52,19 +52,15 @@ func getMessage(b *bolt.Bucket, seq int64) (storedMessage, bool, error) {
 }
 
 func decodeMessage(seq int64, raw []byte) (storedMessage, error) {
-	var m storedMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	m, err := decodeMessageBytes(raw)
+	if err != nil {
 		return m, fmt.Errorf("decode message %d: %w", seq, err)
 	}
 	return m, nil
 }
 
 func putMessage(b *bolt.Bucket, seq int64, m storedMessage) error {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("encode message %d: %w", seq, err)
-	}
-	return b.Put(seqKey(seq), data)
+	return b.Put(seqKey(seq), encodeMessage(nil, m))
 }
 
 // deadLetterTx moves message seq of q into q's dead-letter subqueue with a
@@ -73,7 +69,7 @@ func deadLetterTx(tx *bolt.Tx, q *queueState, seq int64, m storedMessage, reason
 	if err := tx.Bucket(q.bucket).Delete(seqKey(seq)); err != nil {
 		return 0, err
 	}
-	dlq := tx.Bucket(q.dead.bucket)
+	dlq := appendBucket(tx, q.dead.bucket)
 	dseq, err := dlq.NextSequence()
 	if err != nil {
 		return 0, err

@@ -30,19 +30,20 @@ type queueState struct {
 	// time has come; the DB sets it to make such messages active.
 	onDue func()
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// stored counts the messages in the bucket, locked or not, so Depth
+	// answers without walking it.
+	stored  int
 	ready   seqHeap
 	locks   lockHeap // by expiry, soonest first
 	locked  map[int64]*msgLock
 	notify  chan struct{} // closed and replaced when messages become available
-	timer   *time.Timer   // fires at the soonest lock expiry
-	timerAt time.Time
+	expiry  deadline      // fires at the soonest lock expiry
 	stopped bool
 	// Scheduled messages waiting for their time, soonest first, and the
 	// timer that fires at the soonest.
-	sched        schedHeap
-	schedTimer   *time.Timer
-	schedTimerAt time.Time
+	sched    schedHeap
+	schedDue deadline
 }
 
 type msgLock struct {
@@ -53,8 +54,11 @@ type msgLock struct {
 }
 
 func newQueueState(name string, opts queue.Options, now func() time.Time) *queueState {
-	return &queueState{name: name, opts: opts, now: now, bucket: []byte("q:" + name),
+	q := &queueState{name: name, opts: opts, now: now, bucket: []byte("q:" + name),
 		locked: map[int64]*msgLock{}, notify: make(chan struct{})}
+	q.expiry.fn = q.expire
+	q.schedDue.fn = q.scheduleFired
+	return q
 }
 
 // withDeadLetter gives a main queue its subqueue and duplicate detection.
@@ -74,7 +78,31 @@ func (q *queueState) load(b *bolt.Bucket) int {
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		q.ready = append(q.ready, keySeq(k)) // ascending keys form a valid heap
 	}
+	q.stored = len(q.ready)
 	return len(q.ready)
+}
+
+// add counts newly stored messages and makes them available.
+func (q *queueState) add(seqs ...int64) {
+	q.mu.Lock()
+	q.stored += len(seqs)
+	q.mu.Unlock()
+	q.release(seqs...)
+}
+
+// removed counts n messages gone from the bucket (completed or moved to
+// the dead-letter subqueue).
+func (q *queueState) removed(n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.stored -= n
+}
+
+// depth is the number of stored messages.
+func (q *queueState) depth() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.stored
 }
 
 // claim takes up to limit available messages for the caller to deliver;
@@ -193,30 +221,18 @@ func (q *queueState) armTimerLocked(now time.Time) {
 	if q.stopped {
 		return
 	}
-	if q.locks.Len() == 0 {
-		if q.timer != nil {
-			q.timer.Stop()
-		}
-		q.timerAt = time.Time{}
-		return
+	var at time.Time
+	if q.locks.Len() > 0 {
+		at = q.locks[0].until
 	}
-	at := q.locks[0].until
-	if at.Equal(q.timerAt) {
-		return
-	}
-	q.timerAt = at
-	if q.timer == nil {
-		q.timer = time.AfterFunc(at.Sub(now), q.expire)
-		return
-	}
-	q.timer.Reset(at.Sub(now))
+	q.expiry.arm(now, at)
 }
 
 func (q *queueState) expire() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.now()
-	q.timerAt = time.Time{}
+	q.expiry.fired()
 	if q.reapLocked(now) > 0 {
 		q.signalLocked()
 	}
@@ -227,10 +243,6 @@ func (q *queueState) stop() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.stopped = true
-	if q.timer != nil {
-		q.timer.Stop()
-	}
-	if q.schedTimer != nil {
-		q.schedTimer.Stop()
-	}
+	q.expiry.stop()
+	q.schedDue.stop()
 }

@@ -86,7 +86,8 @@ func (db *DB) receiveOnce(q *queueState, limit int) ([]queue.Delivery, <-chan st
 	q.lock(delivered)
 	if len(dead) > 0 {
 		db.log.Warn("embedded: dead-lettered after max delivery count", "queue", q.name, "count", len(dead))
-		q.dead.release(dead...)
+		q.removed(len(dead))
+		q.dead.add(dead...)
 	}
 	return delivered, nil, nil
 }
@@ -95,7 +96,7 @@ func (db *DB) receiveOnce(q *queueState, limit int) ([]queue.Delivery, <-chan st
 // ones past the queue's max delivery count. It returns the deliveries and
 // the sequence numbers of the new dead letters.
 func deliverTx(tx *bolt.Tx, q *queueState, seqs []int64) ([]queue.Delivery, []int64, error) {
-	b := tx.Bucket(q.bucket)
+	b := appendBucket(tx, q.bucket)
 	var delivered []queue.Delivery
 	var dead []int64
 	for _, seq := range seqs {

@@ -32,7 +32,7 @@ func (db *DB) SaveRoundPage(ctx context.Context, p galsync.RoundPage) error {
 		return fmt.Errorf("embedded: save round page %s/%s/%d: %w", p.Direction, p.Round, p.Page, err)
 	}
 	key := append(prefix, intKey(p.Page)...)
-	err = db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketRounds).Put(key, data) })
+	err = db.bolt.Update(func(tx *bolt.Tx) error { return appendBucket(tx, bucketRounds).Put(key, data) })
 	if err != nil {
 		return fmt.Errorf("embedded: save round page %s/%s/%d: %w", p.Direction, p.Round, p.Page, err)
 	}

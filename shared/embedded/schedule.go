@@ -105,28 +105,16 @@ func (q *queueState) armSchedLocked(now time.Time) {
 	if q.stopped || q.onDue == nil {
 		return
 	}
-	if q.sched.Len() == 0 {
-		if q.schedTimer != nil {
-			q.schedTimer.Stop()
-		}
-		q.schedTimerAt = time.Time{}
-		return
+	var at time.Time
+	if q.sched.Len() > 0 {
+		at = q.sched[0].at
 	}
-	at := q.sched[0].at
-	if at.Equal(q.schedTimerAt) {
-		return
-	}
-	q.schedTimerAt = at
-	if q.schedTimer == nil {
-		q.schedTimer = time.AfterFunc(at.Sub(now), q.scheduleFired)
-		return
-	}
-	q.schedTimer.Reset(at.Sub(now))
+	q.schedDue.arm(now, at)
 }
 
 func (q *queueState) scheduleFired() {
 	q.mu.Lock()
-	q.schedTimerAt = time.Time{}
+	q.schedDue.fired()
 	q.mu.Unlock()
 	q.onDue()
 }
@@ -161,7 +149,7 @@ func (db *DB) activateDue(q *queueState) error {
 			}
 			return fmt.Errorf("embedded: activate %d scheduled message(s) of %s: %w", len(due), q.name, err)
 		}
-		q.release(seqs...)
+		q.add(seqs...)
 	}
 }
 
@@ -181,7 +169,7 @@ func (db *DB) dueFired(q *queueState) {
 // each with a new sequence number and enqueued at now, and returns the new
 // sequence numbers.
 func activateTx(tx *bolt.Tx, q *queueState, due []scheduledMsg, now time.Time) ([]int64, error) {
-	sb, b := tx.Bucket(q.schedBucket), tx.Bucket(q.bucket)
+	sb, b := tx.Bucket(q.schedBucket), appendBucket(tx, q.bucket)
 	seqs := make([]int64, 0, len(due))
 	for _, d := range due {
 		m, ok, err := getMessage(sb, d.seq)

@@ -55,7 +55,7 @@ func (db *DB) Send(ctx context.Context, name string, msgs ...queue.Message) erro
 	if dropped := len(msgs) - len(sent.active) - len(sent.scheduled); dropped > 0 {
 		db.log.Debug("embedded: duplicate messages dropped", "queue", name, "count", dropped)
 	}
-	q.release(sent.active...)
+	q.add(sent.active...)
 	q.schedule(sent.scheduled...)
 	return nil
 }
@@ -78,7 +78,7 @@ func sendTx(tx *bolt.Tx, q *queueState, now time.Time, out []storedMessage, sent
 	}
 	// Both buckets take their sequence numbers from the queue's, so a
 	// scheduled message's number is unique in the queue, as in Service Bus.
-	b, sb := tx.Bucket(q.bucket), tx.Bucket(q.schedBucket)
+	b, sb := appendBucket(tx, q.bucket), appendBucket(tx, q.schedBucket)
 	for i, m := range out {
 		detect := dd.window > 0 && sent[i].ID != ""
 		if detect && dd.seen(m.ID, now) {

@@ -18,7 +18,7 @@ import (
 // Complete deletes a delivered message.
 func (db *DB) Complete(ctx context.Context, d queue.Delivery) error {
 	return db.settle(ctx, "complete", d, func(tx *bolt.Tx, q *queueState) (func(), error) {
-		return nil, tx.Bucket(q.bucket).Delete(seqKey(d.SequenceNumber))
+		return func() { q.removed(1) }, tx.Bucket(q.bucket).Delete(seqKey(d.SequenceNumber))
 	})
 }
 
@@ -27,7 +27,7 @@ func (db *DB) Complete(ctx context.Context, d queue.Delivery) error {
 // max delivery count is dead-lettered instead, as Service Bus does.
 func (db *DB) Abandon(ctx context.Context, d queue.Delivery, properties map[string]string) error {
 	return db.settle(ctx, "abandon", d, func(tx *bolt.Tx, q *queueState) (func(), error) {
-		b := tx.Bucket(q.bucket)
+		b := appendBucket(tx, q.bucket)
 		m, err := mustGetMessage(b, d.SequenceNumber)
 		if err != nil {
 			return nil, err
@@ -42,7 +42,8 @@ func (db *DB) Abandon(ctx context.Context, d queue.Delivery, properties map[stri
 			dseq, err := deadLetterTx(tx, q, d.SequenceNumber, m, queue.ReasonMaxDeliveryCount, maxDeliveryDescription(m, q.opts.MaxDeliveryCount))
 			return func() {
 				db.log.Warn("embedded: dead-lettered after max delivery count", "queue", q.name, "messageId", d.ID)
-				q.dead.release(dseq)
+				q.removed(1)
+				q.dead.add(dseq)
 			}, err
 		}
 		return func() { q.release(d.SequenceNumber) }, putMessage(b, d.SequenceNumber, m)
@@ -64,7 +65,7 @@ func (db *DB) DeadLetter(ctx context.Context, d queue.Delivery, reason, descript
 			return nil, err
 		}
 		dseq, err := deadLetterTx(tx, q, d.SequenceNumber, m, reason, description)
-		return func() { q.dead.release(dseq) }, err
+		return func() { q.removed(1); q.dead.add(dseq) }, err
 	})
 }
 

@@ -18,16 +18,7 @@ import (
 // link a message came on is gone.
 func TestSettleByLockTokenOnTheManagementLink(t *testing.T) {
 	ctx := t.Context()
-	cs := sbtest.Start(t, []string{"q"}, queue.Options{LockDuration: time.Minute})
-	client, err := azservicebus.NewClientFromConnectionString(cs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close(ctx) })
-	snd, err := client.NewSender("q", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, snd := sdkClient(t, "q")
 	for _, id := range []string{"complete", "abandon", "dead-letter"} {
 		if err := snd.SendMessage(ctx, &azservicebus.Message{MessageID: &id, Body: []byte(id)}, nil); err != nil {
 			t.Fatal(err)
@@ -68,6 +59,23 @@ func TestSettleByLockTokenOnTheManagementLink(t *testing.T) {
 	if dl.MessageID != "dead-letter" || dl.DeadLetterReason == nil || *dl.DeadLetterReason != reason || dl.DeadLetterErrorDescription == nil || *dl.DeadLetterErrorDescription != desc {
 		t.Errorf("dead letter %q reason %v description %v", dl.MessageID, dl.DeadLetterReason, dl.DeadLetterErrorDescription)
 	}
+}
+
+// sdkClient starts a broker serving queue q with a one-minute lock and
+// returns an SDK client on it and a sender to q, closed at cleanup.
+func sdkClient(t *testing.T, q string) (*azservicebus.Client, *azservicebus.Sender) {
+	t.Helper()
+	cs := sbtest.Start(t, []string{q}, queue.Options{LockDuration: time.Minute})
+	client, err := azservicebus.NewClientFromConnectionString(cs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close(context.Background()) })
+	snd, err := client.NewSender(q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, snd
 }
 
 func receive(t *testing.T, r *azservicebus.Receiver, n int) []*azservicebus.ReceivedMessage {

@@ -4,13 +4,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
 	"github.com/Azure/go-amqp"
 
 	"github.com/galsync/galsync/shared/queue"
-	"github.com/galsync/galsync/shared/servicebus/sbtest"
 )
 
 // TestBrokerRefusesWhatServiceBusRefuses drives the broker with the SDK
@@ -20,22 +18,13 @@ import (
 // https://learn.microsoft.com/azure/service-bus-messaging/service-bus-quotas
 func TestBrokerRefusesWhatServiceBusRefuses(t *testing.T) {
 	ctx := t.Context()
-	cs := sbtest.Start(t, []string{"q"}, queue.Options{LockDuration: time.Minute})
-	client, err := azservicebus.NewClientFromConnectionString(cs, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close(ctx) })
-	snd, err := client.NewSender("q", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, snd := sdkClient(t, "q")
 	msg := func(id string, size int) *azservicebus.Message {
 		return &azservicebus.Message{MessageID: &id, Body: make([]byte, size)}
 	}
 
 	longID := strings.Repeat("i", queue.MaxMessageIDLength+1)
-	err = snd.SendMessage(ctx, msg(longID, 10), nil)
+	err := snd.SendMessage(ctx, msg(longID, 10), nil)
 	if condition(err) != amqp.ErrCondNotAllowed || !strings.Contains(err.Error(), "129 characters exceeds the limit of 128") {
 		t.Errorf("send with a 129-character id: %v, want amqp:not-allowed naming the limit", err)
 	}
