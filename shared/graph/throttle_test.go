@@ -52,6 +52,44 @@ func TestThrottledCallSucceeds(t *testing.T) {
 	}
 }
 
+// TestInvitationNotResentOnGatewayErrors: an invitation answered 503 or
+// 504 may have created the guest, so the client does not send it again
+// (the error is transient: the queue redelivers and the Inviter looks the
+// address up first); a lookup answered 503 is retried as before.
+func TestInvitationNotResentOnGatewayErrors(t *testing.T) {
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusGatewayTimeout} {
+		var posts, gets atomic.Int32
+		f := newFakeGraph(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+			if r.Method == http.MethodPost {
+				posts.Add(1)
+				w.Header().Set("Retry-After", "0")
+				writeJSON(w, status, graphError("serviceNotAvailable", "Busy."))
+				return
+			}
+			if gets.Add(1) == 1 {
+				w.Header().Set("Retry-After", "0")
+				writeJSON(w, status, graphError("serviceNotAvailable", "Busy."))
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"value": []any{}})
+		})
+		c := f.client(Options{MaxRetries: 3})
+		_, err := c.Invite(testContext(t), testTenant, galsync.Invitation{EmailAddress: "ada@contoso.com", RedirectURL: "https://myapps.microsoft.com"})
+		if err == nil || galsync.IsPermanent(err) {
+			t.Errorf("%d: invite err = %v, want a transient error", status, err)
+		}
+		if n := posts.Load(); n != 1 {
+			t.Errorf("%d: %d invitation attempts, want 1", status, n)
+		}
+		if _, err := c.FindUserByMail(testContext(t), testTenant, "ada@contoso.com", nil); !errors.Is(err, galsync.ErrNotFound) {
+			t.Errorf("%d: lookup err = %v, want not found after one retry", status, err)
+		}
+		if n := gets.Load(); n != 2 {
+			t.Errorf("%d: %d lookup attempts, want 2", status, n)
+		}
+	}
+}
+
 // TestPerAttemptTimeout: the HTTPClient's Timeout bounds each attempt, so a
 // hung attempt fails and the Retry-After wait is not counted against it.
 func TestPerAttemptTimeout(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	khttp "github.com/microsoft/kiota-http-go"
@@ -44,9 +45,7 @@ func newHTTPClient(opts Options, tenant string, paced khttp.Middleware) *http.Cl
 		core.NewGraphTelemetryHandler(&core.GraphClientOptions{}), // client-request-id for Microsoft support
 		khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
 			MaxRetries: retries,
-			ShouldRetry: func(time.Duration, int, *http.Request, *http.Response) bool {
-				return true
-			},
+			ShouldRetry: shouldRetry,
 		}),
 	}
 	if paced != nil {
@@ -113,6 +112,26 @@ func (t throttleLog) Intercept(p khttp.Pipeline, i int, req *http.Request) (*htt
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
+}
+
+// shouldRetry lets kiota's retry handler resend a request it may retry,
+// except an invitation answered 503 or 504: those say nothing about whether
+// Graph created the guest (a gateway timeout is typically a lost answer),
+// and a second POST /invitations would race the first. The Inviter looks
+// the address up before inviting again, once the queue redelivers. A 429
+// is safe to resend: Graph did not process the request ("the request was
+// throttled", learn.microsoft.com/graph/throttling).
+func shouldRetry(_ time.Duration, _ int, req *http.Request, resp *http.Response) bool {
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return true
+	}
+	return !(req.Method == http.MethodPost && isInvitationPath(req.URL.Path))
+}
+
+// isInvitationPath reports whether path is Graph's invitations collection
+// (/v1.0/invitations, or /invitations behind a simulator's base path).
+func isInvitationPath(path string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(path, "/"), "/invitations")
 }
 
 // retriable lists the statuses kiota's retry handler retries.
