@@ -44,7 +44,7 @@ func newHTTPClient(opts Options, tenant string, paced khttp.Middleware) *http.Cl
 	middleware := []khttp.Middleware{
 		core.NewGraphTelemetryHandler(&core.GraphClientOptions{}), // client-request-id for Microsoft support
 		khttp.NewRetryHandlerWithOptions(khttp.RetryHandlerOptions{
-			MaxRetries: retries,
+			MaxRetries:  retries,
 			ShouldRetry: shouldRetry,
 		}),
 	}
