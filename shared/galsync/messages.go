@@ -108,12 +108,23 @@ type WorkItem struct {
 	// (upsert); empty for reconcile and deprovision.
 	Source Snapshot `json:"source,omitempty"`
 	Reason string   `json:"reason,omitempty"`
+	// Round is the sweep round that sent the item (sweep items only).
+	Round string `json:"round,omitempty"`
 }
 
 // MessageID is the queue message id of a work item: the same change re-read
-// after a crash gets the same id, so duplicate detection drops it.
+// after a crash gets the same id, so duplicate detection drops it. A sweep's
+// item carries its round too: the next sweep finds the same guest drifted
+// again at the same sequence number (nothing changed in the source), and
+// without the round its repair would be dropped as a duplicate of the last
+// round's for as long as the queue's duplicate-detection window (an hour),
+// while a page read again within one round still sends nothing twice.
 func (w WorkItem) MessageID() string {
-	return fmt.Sprintf("%s:%s:%d:%s", w.Direction, w.SourceUserID, w.Seq, w.Kind)
+	id := fmt.Sprintf("%s:%s:%d:%s", w.Direction, w.SourceUserID, w.Seq, w.Kind)
+	if w.Round != "" {
+		id += "/" + w.Round
+	}
+	return id
 }
 
 // Validate checks a decoded work item.

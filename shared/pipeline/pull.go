@@ -240,10 +240,16 @@ func (p *Puller) continueLater(ctx context.Context, dir string, cur galsync.Curs
 	return nil
 }
 
+// newRoundID names a round that begins now, with four random bytes.
 func newRoundID(now time.Time) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+	return roundID(now, b)
+}
+
+// roundID names a round by when it began and four bytes of its own.
+func roundID(at time.Time, tag [4]byte) string {
+	return at.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(tag[:])
 }
 
 // skipEntry is the provisioning-log line of a user the pull does not sync.

@@ -440,7 +440,19 @@ func TestMessageIDsFitServiceBusThroughEveryHop(t *testing.T) {
 			break
 		}
 	}
-	// The sweep, and its continuation.
+	// The sweep, its continuation, and its repair of the guest (edited in
+	// the target) under the sweep's round, retried, put off and parked.
+	l, err := r.db.GetLink(ctx, name, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.g.mu.Lock()
+	r.g.target[l.TargetUserID].Attributes["jobTitle"] = "Edited in the target"
+	for _, id := range []string{"member-1", "member-2"} { // pages of their own
+		r.g.target[id] = &galsync.TargetUser{ID: id, UserType: "Member", Attributes: map[string]any{"displayName": id}}
+	}
+	r.g.listPage = 1
+	r.g.mu.Unlock()
 	m, err := SweepMessage(name, "test", time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -450,10 +462,39 @@ func TestMessageIDsFitServiceBusThroughEveryHop(t *testing.T) {
 		t.Error(err)
 	}
 	r.sw.Budget = time.Nanosecond
-	req, _ := galsync.DecodePullRequest(m.Body)
-	if _, err := r.sw.Sweep(ctx, req, "t"); err != nil {
-		t.Fatal(err)
+	for range 5 {
+		req, err := galsync.DecodePullRequest(m.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.sw.Sweep(ctx, req, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Continued {
+			break
+		}
+		ds, err := r.db.Receive(ctx, galsync.QueuePulls, 1, 0)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("the sweep's continuation: %d, %v", len(ds), err)
+		}
+		m = ds[0].Message
+		_ = r.db.Complete(ctx, ds[0])
 	}
+	repairs, err := r.db.Receive(ctx, galsync.QueueUpdates, 10, 0)
+	if err != nil || len(repairs) != 1 {
+		t.Fatalf("the sweep's repairs: %d, %v", len(repairs), err)
+	}
+	if item, _ := galsync.DecodeWorkItem(repairs[0].Body); item.Round == "" {
+		t.Fatalf("the sweep's repair %+v names no round", item)
+	}
+	for _, cause := range []error{errors.New("503"), galsync.Defer(errors.New("budget"), time.Second),
+		galsync.Permanent(errors.New("400"))} {
+		if _, err := rt.Fail(ctx, galsync.QueueUpdates, repairs[0].Message, cause, "t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = r.db.Complete(ctx, repairs[0])
 	// A replay of what was parked, twice (a replay of a replayed copy).
 	for range 2 {
 		rep, err := deadletter.Replay(ctx, checkedQueue{DB: r.db, sender: sender}, deadletter.ReplayOptions{

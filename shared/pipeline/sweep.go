@@ -2,8 +2,7 @@ package pipeline
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,7 +71,7 @@ func (s *Sweeper) Sweep(ctx context.Context, req galsync.PullRequest, invocation
 	if err != nil {
 		return res, err
 	}
-	cur := galsync.SweepCursor{Round: "sweep-" + newSweepID(s.Now())}
+	cur := galsync.SweepCursor{Round: sweepRound(req, s.Now())}
 	if req.Sweep != nil {
 		cur = *req.Sweep
 	}
@@ -100,8 +99,8 @@ func (s *Sweeper) Sweep(ctx context.Context, req galsync.PullRequest, invocation
 				res.PendingAcceptance++
 			}
 		}
-		if err := sendItems(ctx, s.Queue, galsync.QueueUpdates, drifted); err != nil {
-			return res, fmt.Errorf("sweep %s: %w", d.Name, err)
+		if err := s.send(ctx, d, galsync.QueueUpdates, cur.Round, drifted); err != nil {
+			return res, err
 		}
 		if err := s.Store.SaveRoundPage(ctx, galsync.RoundPage{Direction: d.Name, Round: cur.Round, Page: cur.Page, Seen: seen}); err != nil {
 			return res, fmt.Errorf("sweep %s: save page: %w", d.Name, err)
@@ -195,6 +194,19 @@ func reconcileItem(d *Direction, l galsync.Link) galsync.WorkItem {
 	return galsync.WorkItem{Direction: d.Name, SourceUserID: l.SourceUserID, Seq: l.SourceSeq, Kind: galsync.WorkReconcile, Source: l.Source}
 }
 
+// send sends the sweep's items under its round: each round's repairs pass
+// the queue's duplicate detection, copies within a round do not (see
+// galsync.WorkItem.MessageID).
+func (s *Sweeper) send(ctx context.Context, d *Direction, queueName, round string, items []galsync.WorkItem) error {
+	for i := range items {
+		items[i].Round = round
+	}
+	if err := sendItems(ctx, s.Queue, queueName, items); err != nil {
+		return fmt.Errorf("sweep %s: %w", d.Name, err)
+	}
+	return nil
+}
+
 // finish sends work for the linked guests the target did not list (deleted
 // there, unless invited so recently that they may not show yet) and for
 // the conflicts, records what needs an operator's attention, and drops the
@@ -226,11 +238,11 @@ func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, index 
 			missing = append(missing, reconcileItem(d, link))
 		}
 	}
-	if err := sendItems(ctx, s.Queue, galsync.QueueUpdates, missing); err != nil {
-		return fmt.Errorf("sweep %s: %w", d.Name, err)
+	if err := s.send(ctx, d, galsync.QueueUpdates, round, missing); err != nil {
+		return err
 	}
-	if err := sendItems(ctx, s.Queue, galsync.QueueInvites, conflicts); err != nil {
-		return fmt.Errorf("sweep %s: %w", d.Name, err)
+	if err := s.send(ctx, d, galsync.QueueInvites, round, conflicts); err != nil {
+		return err
 	}
 	res.Missing, res.Conflicts, res.Finished = len(missing), len(conflicts), true
 	if err := s.verifyGroups(ctx, d, round); err != nil {
@@ -313,10 +325,17 @@ func (s *Sweeper) continueLater(ctx context.Context, dir string, cur galsync.Swe
 	return nil
 }
 
-func newSweepID(now time.Time) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+// sweepRound names the round a sweep request starts. The request
+// delivered again (a retry, a redelivery after a lost lock) names the same
+// round, so what it sends again is dropped as a duplicate; a request that
+// carries no time gets a round of its own.
+func sweepRound(req galsync.PullRequest, now time.Time) string {
+	if req.RequestedAt.IsZero() {
+		return "sweep-" + newRoundID(now)
+	}
+	at := req.RequestedAt.UTC()
+	sum := sha256.Sum256([]byte(req.Direction + "\x00" + req.Trigger + "\x00" + at.Format(time.RFC3339Nano)))
+	return "sweep-" + roundID(at, [4]byte(sum[:4]))
 }
 
 // DriftOf reports what reconciling a guest would change, for previews:
