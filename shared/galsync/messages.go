@@ -70,13 +70,20 @@ type LifecycleWork struct {
 	Subscription string `json:"subscription,omitempty"`
 }
 
-// SweepCursor is where a sweep that ran out of its budget stands.
+// SweepCursor is where a sweep stands when its invocation's budget ran
+// out, or when it failed after reading some of the target.
 type SweepCursor struct {
 	Round string `json:"round"`
-	// Link is the @odata.nextLink of the next page of target users.
+	// Link is the @odata.nextLink of the next page of target users; empty
+	// once every page is read (Page > 0), when only the round's end is
+	// left to do.
 	Link string `json:"link"`
-	Page int    `json:"page"`
+	// Page is the number of the next page (0 for the first).
+	Page int `json:"page"`
 }
+
+// Read reports whether every page of the target is read.
+func (c SweepCursor) Read() bool { return c.Page > 0 && c.Link == "" }
 
 // Work item kinds.
 const (
@@ -192,7 +199,7 @@ func DecodePullRequest(body []byte) (PullRequest, error) {
 	switch p.Mode {
 	case PullDelta, PullFull, PullGroups:
 	case PullSweep:
-		if p.Sweep != nil && (p.Sweep.Round == "" || p.Sweep.Link == "") {
+		if p.Sweep != nil && (p.Sweep.Round == "" || p.Sweep.Link == "" && p.Sweep.Page <= 0) {
 			errs = append(errs, errors.New("sweep cursor without round or link"))
 		}
 	case PullLifecycle:

@@ -14,6 +14,8 @@ func TestDecodePullRequest(t *testing.T) {
 		{`{"direction":"a-to-b","trigger":"timer"}`, true},
 		{`{"direction":"a-to-b","mode":"full"}`, true},
 		{`{"direction":"a-to-b","mode":"sweep","sweep":{"round":"r","link":"l","page":2}}`, true},
+		{`{"direction":"a-to-b","mode":"sweep","sweep":{"round":"r","page":5}}`, true}, // every page read
+		{`{"direction":"a-to-b","mode":"sweep","sweep":{"link":"l","page":2}}`, false},
 		{`{"mode":"lifecycle","lifecycle":{"tenant":"contoso","event":"reauthorizationRequired","subscription":"s1"}}`, true},
 		{`{"trigger":"timer"}`, false},
 		{`{"direction":"a-to-b","mode":"sideways"}`, false},

@@ -161,8 +161,27 @@ type DirectionState struct {
 	LegacyHeld []WorkItem `json:"held,omitempty"`
 	// Attention is what the last sweep found that needs an operator.
 	Attention *Attention `json:"attention,omitempty"`
-	UpdatedAt time.Time  `json:"updatedAt,omitzero"`
-	ETag      string     `json:"-"`
+	// Sweep is the direction's sweep round under way, or the last one.
+	Sweep     *SweepRound `json:"sweep,omitempty"`
+	UpdatedAt time.Time   `json:"updatedAt,omitzero"`
+	ETag      string      `json:"-"`
+}
+
+// SweepRound is a sweep of a direction's target, which may take many
+// invocations (its cursor travels in its messages). One round is current
+// per direction: a newer request starts a round that replaces it, and the
+// replaced round's messages, when they come, stop.
+type SweepRound struct {
+	Round string `json:"round"`
+	// RequestedAt is when the request that began the round was made: a
+	// request made earlier begins nothing.
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	StartedAt   time.Time `json:"startedAt,omitzero"`
+	// FinishedAt is set once the round has finished: its messages
+	// delivered again do nothing.
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	// Replaces is the round this one replaced, whose pages it deletes.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // Held counts the deprovisions a paused direction holds.

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -54,6 +53,8 @@ type Sweeper struct {
 
 // SweepResult counts what a sweep did.
 type SweepResult struct {
+	// Round names the sweep's round.
+	Round       string
 	Pages, Read int
 	// Drifted guests differ from their desired state; Missing are linked
 	// guests the target no longer lists; Conflicts are looked at again.
@@ -62,18 +63,26 @@ type SweepResult struct {
 	// invitation.
 	PendingAcceptance   int
 	Finished, Continued bool
+	// Superseded: the round was replaced by a newer one, or has finished
+	// already; this invocation stopped.
+	Superseded bool
 }
 
-// Sweep runs (or continues) a sweep of req.Direction.
+// Sweep runs (or continues) a sweep of req.Direction. A failure after it
+// has read a page is a *ResumeError naming the continuation from where it
+// stood, so the Retrier's retry (or put-off) does not read the target from
+// its first page again.
 func (s *Sweeper) Sweep(ctx context.Context, req galsync.PullRequest, invocationID string) (SweepResult, error) {
 	var res SweepResult
 	d, err := s.Directions.Get(req.Direction)
 	if err != nil {
 		return res, err
 	}
-	cur := galsync.SweepCursor{Round: sweepRound(req, s.Now())}
-	if req.Sweep != nil {
-		cur = *req.Sweep
+	cur, current, err := s.begin(ctx, d, req)
+	res.Round = cur.Round
+	if err != nil || !current {
+		res.Superseded = err == nil
+		return res, err
 	}
 	index, err := s.index(ctx, d)
 	if err != nil {
@@ -84,40 +93,64 @@ func (s *Sweeper) Sweep(ctx context.Context, req galsync.PullRequest, invocation
 		return res, err
 	}
 	started := s.Now()
-	sel := d.Rules.TargetSelect()
-	for {
-		users, next, err := s.Graph.ListUsers(ctx, d.Target.Name, cur.Link, sel)
-		if err != nil {
-			return res, fmt.Errorf("sweep %s: read target: %w", d.Name, err)
+	for !cur.Read() {
+		if cur, err = s.sweepPage(ctx, d, cur, index, managers, &res); err != nil {
+			return res, s.resumable(d, cur, res, err)
 		}
-		seen, drifted, err := s.comparePage(ctx, d, index, users, managers)
-		if err != nil {
-			return res, err
+		if current, err := s.current(ctx, d, cur.Round); err != nil || !current {
+			return s.superseded(ctx, d, cur, res, err)
 		}
-		for _, u := range users {
-			if _, linked := index[u.ID]; linked && u.ExternalUserState == "PendingAcceptance" {
-				res.PendingAcceptance++
+		if !cur.Read() && s.Budget > 0 && s.Now().Sub(started) > s.Budget {
+			m, err := sweepContinuation(d.Name, cur, s.Now())
+			if err == nil {
+				err = continueLater(ctx, s.Queue, "sweep "+d.Name, m)
 			}
-		}
-		if err := s.send(ctx, d, galsync.QueueUpdates, cur.Round, drifted); err != nil {
-			return res, err
-		}
-		if err := s.Store.SaveRoundPage(ctx, galsync.RoundPage{Direction: d.Name, Round: cur.Round, Page: cur.Page, Seen: seen}); err != nil {
-			return res, fmt.Errorf("sweep %s: save page: %w", d.Name, err)
-		}
-		res.Pages++
-		res.Read += len(users)
-		res.Drifted += len(drifted)
-		cur.Page++
-		if next == "" {
-			break
-		}
-		cur.Link = next
-		if s.Budget > 0 && s.Now().Sub(started) > s.Budget {
-			return res, s.continueLater(ctx, d.Name, cur, &res)
+			res.Continued = err == nil
+			return res, s.resumable(d, cur, res, err)
 		}
 	}
-	return res, s.finish(ctx, d, cur.Round, index, &res, invocationID)
+	pages, err := s.Store.RoundPages(ctx, d.Name, cur.Round)
+	if err != nil {
+		return res, s.resumable(d, cur, res, fmt.Errorf("sweep %s: read pages: %w", d.Name, err))
+	}
+	// A round replaced while its pages were read may have lost some to the
+	// new round, and would take their guests for missing. The new round
+	// records itself before it deletes, so a check after the read sees it.
+	if current, err := s.current(ctx, d, cur.Round); err != nil || !current {
+		return s.superseded(ctx, d, cur, res, err)
+	}
+	if err := s.finish(ctx, d, cur.Round, pages, index, &res, invocationID); err != nil {
+		return res, s.resumable(d, cur, res, err)
+	}
+	return res, nil
+}
+
+// sweepPage reads the page at cur, sends work for its guests that differ
+// and saves what it saw; it returns the cursor of the next page.
+func (s *Sweeper) sweepPage(ctx context.Context, d *Direction, cur galsync.SweepCursor, index map[string]sweepEntry, managers managerIndex, res *SweepResult) (galsync.SweepCursor, error) {
+	users, next, err := s.Graph.ListUsers(ctx, d.Target.Name, cur.Link, d.Rules.TargetSelect())
+	if err != nil {
+		return cur, fmt.Errorf("sweep %s: read target: %w", d.Name, err)
+	}
+	seen, drifted, err := s.comparePage(ctx, d, index, users, managers)
+	if err != nil {
+		return cur, err
+	}
+	if err := s.send(ctx, d, galsync.QueueUpdates, cur.Round, drifted); err != nil {
+		return cur, err
+	}
+	if err := s.Store.SaveRoundPage(ctx, galsync.RoundPage{Direction: d.Name, Round: cur.Round, Page: cur.Page, Seen: seen}); err != nil {
+		return cur, fmt.Errorf("sweep %s: save page: %w", d.Name, err)
+	}
+	for _, u := range users {
+		if _, linked := index[u.ID]; linked && u.ExternalUserState == "PendingAcceptance" {
+			res.PendingAcceptance++
+		}
+	}
+	res.Pages++
+	res.Read += len(users)
+	res.Drifted += len(drifted)
+	return galsync.SweepCursor{Round: cur.Round, Link: next, Page: cur.Page + 1}, nil
 }
 
 // sweepEntry is what the sweep keeps of a link: enough to find it again.
@@ -207,15 +240,13 @@ func (s *Sweeper) send(ctx context.Context, d *Direction, queueName, round strin
 	return nil
 }
 
-// finish sends work for the linked guests the target did not list (deleted
-// there, unless invited so recently that they may not show yet) and for
-// the conflicts, records what needs an operator's attention, and drops the
-// sweep's pages.
-func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, index map[string]sweepEntry, res *SweepResult, invocationID string) error {
-	pages, err := s.Store.RoundPages(ctx, d.Name, round)
-	if err != nil {
-		return fmt.Errorf("sweep %s: read pages: %w", d.Name, err)
-	}
+// finish sends work for the linked guests the round's pages did not list
+// (deleted in the target, unless invited so recently that they may not
+// show yet) and for the conflicts, records what needs an operator's
+// attention and that the round has finished, and drops the round's pages.
+// Each step can be done again: a retry of the round's end sends the same
+// items under the same ids.
+func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, pages []galsync.RoundPage, index map[string]sweepEntry, res *SweepResult, invocationID string) error {
 	for _, p := range pages {
 		for _, id := range p.Seen {
 			delete(index, id)
@@ -248,11 +279,12 @@ func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, index 
 	if err := s.verifyGroups(ctx, d, round); err != nil {
 		return err
 	}
-	if err := s.recordAttention(ctx, d, *res); err != nil {
+	if err := s.recordAttention(ctx, d, round, *res); err != nil {
 		return err
 	}
 	if err := s.Store.DeleteRound(ctx, d.Name, round); err != nil {
-		s.Logger.Warn("sweep: could not delete its pages", "direction", d.Name, "err", err)
+		// The next round deletes them (SweepRound.Replaces).
+		s.Logger.Warn("sweep: could not delete its pages", "direction", d.Name, "round", round, "err", err)
 	}
 	return s.Store.AppendLog(ctx, galsync.LogEntry{Time: s.Now(), Direction: d.Name, Action: galsync.ActionSweep,
 		Outcome: galsync.OutcomeSuccess, InvocationID: invocationID,
@@ -262,7 +294,8 @@ func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, index 
 
 // recordAttention keeps, on the direction's state, what the links say needs
 // an operator: refused attributes and conflicts. The status page shows it.
-func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, res SweepResult) error {
+// The same write marks the round finished.
+func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, round string, res SweepResult) error {
 	att := galsync.Attention{Refused: map[string]galsync.RefusedAttribute{}, At: s.Now(), Drifted: res.Drifted, Missing: res.Missing,
 		PendingAcceptance: res.PendingAcceptance}
 	err := s.Store.ListLinks(ctx, d.Name, func(l galsync.Link) error {
@@ -291,51 +324,13 @@ func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, res SweepRe
 	if err != nil {
 		return fmt.Errorf("sweep %s: list links: %w", d.Name, err)
 	}
-	for try := 0; ; try++ {
-		st, err := s.Store.GetDirectionState(ctx, d.Name)
-		if err != nil && !errors.Is(err, galsync.ErrNotFound) {
-			return fmt.Errorf("sweep %s: read direction state: %w", d.Name, err)
+	return s.updateState(ctx, d, func(st *galsync.DirectionState) bool {
+		st.Attention = &att
+		if st.Sweep != nil && st.Sweep.Round == round {
+			st.Sweep.FinishedAt = s.Now()
 		}
-		st.Direction, st.Attention, st.UpdatedAt = d.Name, &att, s.Now()
-		_, err = s.Store.PutDirectionState(ctx, st)
-		if errors.Is(err, galsync.ErrConflict) && try < 3 {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("sweep %s: record attention: %w", d.Name, err)
-		}
-		return nil
-	}
-}
-
-func (s *Sweeper) continueLater(ctx context.Context, dir string, cur galsync.SweepCursor, res *SweepResult) error {
-	m, err := SweepMessage(dir, "continue", s.Now())
-	if err != nil {
-		return err
-	}
-	body, err := encodeSweepContinuation(dir, cur, s.Now())
-	if err != nil {
-		return err
-	}
-	m.Body, m.ID = body, queue.FitID(fmt.Sprintf("sweep:%s:%s:%d", dir, cur.Round, cur.Page))
-	if err := s.Queue.Send(ctx, galsync.QueuePulls, m); err != nil {
-		return fmt.Errorf("sweep %s: enqueue continuation: %w", dir, err)
-	}
-	res.Continued = true
-	return nil
-}
-
-// sweepRound names the round a sweep request starts. The request
-// delivered again (a retry, a redelivery after a lost lock) names the same
-// round, so what it sends again is dropped as a duplicate; a request that
-// carries no time gets a round of its own.
-func sweepRound(req galsync.PullRequest, now time.Time) string {
-	if req.RequestedAt.IsZero() {
-		return "sweep-" + newRoundID(now)
-	}
-	at := req.RequestedAt.UTC()
-	sum := sha256.Sum256([]byte(req.Direction + "\x00" + req.Trigger + "\x00" + at.Format(time.RFC3339Nano)))
-	return "sweep-" + roundID(at, [4]byte(sum[:4]))
+		return true
+	})
 }
 
 // DriftOf reports what reconciling a guest would change, for previews:

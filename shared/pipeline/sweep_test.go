@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -152,5 +154,134 @@ func TestRedeliveredSweepSendsNothingTwice(t *testing.T) {
 		if got := r.targetAttr(id, "jobTitle"); got != "Engineer" {
 			t.Errorf("guest of %s: jobTitle %v, want repaired", id, got)
 		}
+	}
+}
+
+// failingLister fails the failOn-th page read (1 for the first) with err.
+type failingLister struct {
+	next TargetLister
+
+	mu     sync.Mutex
+	calls  int
+	failOn int
+	err    error
+}
+
+func (l *failingLister) ListUsers(ctx context.Context, tenant, link string, sel []string) ([]galsync.TargetUser, string, error) {
+	l.mu.Lock()
+	l.calls++
+	fail := l.calls == l.failOn
+	l.mu.Unlock()
+	if fail {
+		return nil, "", l.err
+	}
+	return l.next.ListUsers(ctx, tenant, link, sel)
+}
+
+// A sweep that fails on page 3 of 5, whether Graph failed or the tenant's
+// Graph budget put it off, is settled by the Retrier with its cursor: the
+// retry reads pages 3 to 5, not 1 to 5 again, each drifted guest is sent
+// once, and no page of the round is left in the store.
+func TestFailedSweepResumesWhereItStopped(t *testing.T) {
+	for name, cause := range map[string]error{
+		"transient": galsync.RetryAfter(errors.New("graph: 503 Service Unavailable"), 0),
+		"put off":   galsync.Defer(errors.New("graph: tenant budget spent"), time.Second),
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := newRigWith(t, testTopology("disable", galsync.Threshold{}), hourWindow())
+			r.seed(15) // 15 guests, 3 to a page: 5 pages
+			r.pull()
+			r.drain()
+			r.runSweeps()
+			all := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o"}
+			r.editTarget("jobTitle", "Edited", all...)
+			ctx := context.Background()
+			r.sw.Graph = &failingLister{next: r.g, failOn: 3, err: cause}
+			m, err := SweepMessage("src-to-tgt", "test", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := galsync.DecodePullRequest(m.Body)
+			res, err := r.sw.Sweep(ctx, req, "inv-1")
+			if err == nil || res.Pages != 2 {
+				t.Fatalf("sweep = %+v, %v: want a failure after 2 pages", res, err)
+			}
+			// What queueHandler does with a failure.
+			rt := &Retrier{Queue: r.db, Log: r.db, Now: time.Now, Jitter: func() float64 { return 0 }, Logger: r.p.Logger}
+			if _, err := rt.Fail(ctx, galsync.QueuePulls, m, fmt.Errorf("message %s (delivery 1): %w", m.ID, err), "inv-1"); err != nil {
+				t.Fatal(err)
+			}
+			retries := r.peekAll(galsync.QueuePulls)
+			if len(retries) != 1 {
+				t.Fatalf("%d message(s) on pulls, want the retry", len(retries))
+			}
+			retry, err := galsync.DecodePullRequest(retries[0].Body)
+			if err != nil || retry.Sweep == nil || retry.Sweep.Page != 2 || retry.Sweep.Link == "" {
+				t.Fatalf("the retry asks for %+v (%v), want the sweep from its third page", retry, err)
+			}
+			r.sw.Graph = r.g
+			lists := r.g.lists
+			res = r.sweepMessage(retries[0].Message)
+			if !res.Finished || res.Pages != 3 || r.g.lists-lists != 3 {
+				t.Fatalf("retry = %+v after %d page read(s), want pages 3 to 5", res, r.g.lists-lists)
+			}
+			if n := r.depth(galsync.QueueUpdates); n != 15 {
+				t.Fatalf("%d repair item(s) queued, want 15", n)
+			}
+			if pages, err := r.db.RoundPages(ctx, "src-to-tgt", retry.Sweep.Round); err != nil || len(pages) != 0 {
+				t.Fatalf("round %s left %d page(s) (%v)", retry.Sweep.Round, len(pages), err)
+			}
+			patches := r.g.writeCount("patch")
+			r.drain()
+			if n := r.g.writeCount("patch") - patches; n != 15 {
+				t.Errorf("%d PATCHes, want one per edited guest", n)
+			}
+		})
+	}
+}
+
+// A sweep asked for again while one is still under way starts a round of
+// its own and deletes the pages of the one it replaces; that round's
+// continuation, when it comes, stops without sending anything, and the
+// older request retried starts nothing.
+func TestNewSweepRoundDeletesTheRoundItReplaces(t *testing.T) {
+	r := newRigWith(t, testTopology("disable", galsync.Threshold{}), hourWindow())
+	r.seed(15)
+	r.pull()
+	r.drain()
+	r.runSweeps()
+	ctx := context.Background()
+	r.sw.Budget = time.Nanosecond
+	_, older := r.sweepNow()
+	ds, err := r.db.Receive(ctx, galsync.QueuePulls, 10, 0)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("continuations = %d, %v; want 1", len(ds), err)
+	}
+	cont, _ := galsync.DecodePullRequest(ds[0].Body)
+	if pages, _ := r.db.RoundPages(ctx, "src-to-tgt", cont.Sweep.Round); len(pages) != 1 {
+		t.Fatalf("the first round saved %d page(s), want 1", len(pages))
+	}
+	r.sw.Budget = 0
+	r.editTarget("jobTitle", "Edited", "a", "o")
+	res, _ := r.sweepNow()
+	if !res.Finished || res.Drifted != 2 {
+		t.Fatalf("the new sweep = %+v", res)
+	}
+	if pages, _ := r.db.RoundPages(ctx, "src-to-tgt", cont.Sweep.Round); len(pages) != 0 {
+		t.Fatalf("the replaced round still has %d page(s)", len(pages))
+	}
+	before := r.depth(galsync.QueueUpdates)
+	res = r.sweepMessage(ds[0].Message)
+	if res.Pages != 0 || res.Finished || r.depth(galsync.QueueUpdates) != before {
+		t.Fatalf("the replaced round's continuation = %+v, and it queued %d item(s)", res, r.depth(galsync.QueueUpdates)-before)
+	}
+	if pages, _ := r.db.RoundPages(ctx, "src-to-tgt", cont.Sweep.Round); len(pages) != 0 {
+		t.Fatalf("the replaced round's continuation left %d page(s)", len(pages))
+	}
+	if err := r.db.Complete(ctx, ds[0]); err != nil {
+		t.Fatal(err)
+	}
+	if res := r.sweepMessage(older); res.Pages != 0 || r.depth(galsync.QueuePulls) != 0 {
+		t.Fatalf("the older request, retried: %+v, %d message(s) on pulls", res, r.depth(galsync.QueuePulls))
 	}
 }
