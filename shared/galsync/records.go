@@ -132,13 +132,20 @@ func (l *Link) Observe(seq int64, source Snapshot) {
 
 // RoundPage is what one delta page of a round leaves for the round's end:
 // the ids it saw (for the sweep of a full round) and the deprovisioning it
-// decided (held until the accidental-deletion threshold is checked).
+// decided (held until the accidental-deletion threshold is checked). A
+// sweep's page also keeps its counts, which the round's end adds up.
 type RoundPage struct {
 	Direction    string     `json:"direction"`
 	Round        string     `json:"round"`
 	Page         int        `json:"page"`
 	Seen         []string   `json:"seen,omitempty"`
 	Deprovisions []WorkItem `json:"deprovisions,omitempty"`
+	// Read, Drifted and PendingAcceptance count a sweep page's target
+	// users, the guests it sent for repair, and the linked guests that
+	// have not redeemed their invitation.
+	Read              int `json:"read,omitempty"`
+	Drifted           int `json:"drifted,omitempty"`
+	PendingAcceptance int `json:"pendingAcceptance,omitempty"`
 }
 
 // DirectionState is the operational state of a direction: paused by the

@@ -139,17 +139,19 @@ func (s *Sweeper) sweepPage(ctx context.Context, d *Direction, cur galsync.Sweep
 	if err := s.send(ctx, d, galsync.QueueUpdates, cur.Round, drifted); err != nil {
 		return cur, err
 	}
-	if err := s.Store.SaveRoundPage(ctx, galsync.RoundPage{Direction: d.Name, Round: cur.Round, Page: cur.Page, Seen: seen}); err != nil {
-		return cur, fmt.Errorf("sweep %s: save page: %w", d.Name, err)
-	}
+	page := galsync.RoundPage{Direction: d.Name, Round: cur.Round, Page: cur.Page, Seen: seen, Read: len(users), Drifted: len(drifted)}
 	for _, u := range users {
 		if _, linked := index[u.ID]; linked && u.ExternalUserState == "PendingAcceptance" {
-			res.PendingAcceptance++
+			page.PendingAcceptance++
 		}
 	}
+	if err := s.Store.SaveRoundPage(ctx, page); err != nil {
+		return cur, fmt.Errorf("sweep %s: save page: %w", d.Name, err)
+	}
 	res.Pages++
-	res.Read += len(users)
-	res.Drifted += len(drifted)
+	res.Read += page.Read
+	res.Drifted += page.Drifted
+	res.PendingAcceptance += page.PendingAcceptance
 	return galsync.SweepCursor{Round: cur.Round, Link: next, Page: cur.Page + 1}, nil
 }
 
@@ -247,10 +249,15 @@ func (s *Sweeper) send(ctx context.Context, d *Direction, queueName, round strin
 // Each step can be done again: a retry of the round's end sends the same
 // items under the same ids.
 func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, pages []galsync.RoundPage, index map[string]sweepEntry, res *SweepResult, invocationID string) error {
+	// The round's counts: its pages may have been read by many invocations.
+	var total galsync.RoundPage
 	for _, p := range pages {
 		for _, id := range p.Seen {
 			delete(index, id)
 		}
+		total.Read += p.Read
+		total.Drifted += p.Drifted
+		total.PendingAcceptance += p.PendingAcceptance
 	}
 	var missing, conflicts []galsync.WorkItem
 	for _, key := range slices.Sorted(maps.Keys(index)) {
@@ -279,7 +286,8 @@ func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, pages 
 	if err := s.verifyGroups(ctx, d, round); err != nil {
 		return err
 	}
-	if err := s.recordAttention(ctx, d, round, *res); err != nil {
+	if err := s.recordAttention(ctx, d, round, galsync.Attention{Drifted: total.Drifted, Missing: len(missing),
+		PendingAcceptance: total.PendingAcceptance}); err != nil {
 		return err
 	}
 	if err := s.Store.DeleteRound(ctx, d.Name, round); err != nil {
@@ -289,15 +297,15 @@ func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, pages 
 	return s.Store.AppendLog(ctx, galsync.LogEntry{Time: s.Now(), Direction: d.Name, Action: galsync.ActionSweep,
 		Outcome: galsync.OutcomeSuccess, InvocationID: invocationID,
 		Reason: fmt.Sprintf("read %d target user(s) in %d page(s): %d drifted, %d missing, %d conflict(s) looked at again",
-			res.Read, res.Pages, res.Drifted, res.Missing, res.Conflicts)})
+			total.Read, len(pages), total.Drifted, res.Missing, res.Conflicts)})
 }
 
-// recordAttention keeps, on the direction's state, what the links say needs
-// an operator: refused attributes and conflicts. The status page shows it.
-// The same write marks the round finished.
-func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, round string, res SweepResult) error {
-	att := galsync.Attention{Refused: map[string]galsync.RefusedAttribute{}, At: s.Now(), Drifted: res.Drifted, Missing: res.Missing,
-		PendingAcceptance: res.PendingAcceptance}
+// recordAttention keeps, on the direction's state, what the round found
+// (att's counts) and what the links say needs an operator: refused
+// attributes and conflicts. The status page shows it. The same write marks
+// the round finished.
+func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, round string, att galsync.Attention) error {
+	att.Refused, att.At = map[string]galsync.RefusedAttribute{}, s.Now()
 	err := s.Store.ListLinks(ctx, d.Name, func(l galsync.Link) error {
 		if l.State == galsync.LinkConflict {
 			att.Conflicts++

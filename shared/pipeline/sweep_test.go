@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -283,5 +284,39 @@ func TestNewSweepRoundDeletesTheRoundItReplaces(t *testing.T) {
 	}
 	if res := r.sweepMessage(older); res.Pages != 0 || r.depth(galsync.QueuePulls) != 0 {
 		t.Fatalf("the older request, retried: %+v, %d message(s) on pulls", res, r.depth(galsync.QueuePulls))
+	}
+}
+
+// What the status page shows of a sweep counts its whole round, not the
+// invocation that finished it.
+func TestSweepAttentionCountsTheWholeRound(t *testing.T) {
+	r := newRig(t, testTopology("disable", galsync.Threshold{}))
+	r.seed(15)
+	r.pull()
+	r.drain()
+	r.runSweeps()
+	r.editTarget("jobTitle", "Edited", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o")
+	r.sw.Budget = time.Nanosecond // five invocations
+	_, m := r.sweepNow()
+	ctx := context.Background()
+	for range 10 {
+		ds, err := r.db.Receive(ctx, galsync.QueuePulls, 1, 0)
+		if err != nil || len(ds) == 0 {
+			break
+		}
+		r.sweepMessage(ds[0].Message)
+		_ = r.db.Complete(ctx, ds[0])
+	}
+	st, err := r.db.GetDirectionState(ctx, "src-to-tgt")
+	if err != nil || st.Attention == nil || st.Sweep == nil {
+		t.Fatalf("state = %+v, %v", st, err)
+	}
+	req, _ := galsync.DecodePullRequest(m.Body)
+	if st.Attention.Drifted != 15 || st.Sweep.Round != sweepRound(req, time.Now()) || st.Sweep.FinishedAt.IsZero() {
+		t.Fatalf("attention = %+v, sweep %+v: want 15 drifted, the round finished", st.Attention, st.Sweep)
+	}
+	es, err := r.db.QueryLog(ctx, galsync.LogQuery{Direction: "src-to-tgt", Action: galsync.ActionSweep})
+	if err != nil || len(es) == 0 || !strings.Contains(es[len(es)-1].Reason, "read 15 target user(s) in 5 page(s): 15 drifted") {
+		t.Fatalf("sweep log = %+v, %v", es, err)
 	}
 }
