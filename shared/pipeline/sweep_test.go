@@ -26,6 +26,18 @@ func hourWindow() embedded.Options {
 	return embedded.Options{Queues: qs}
 }
 
+// syncedRig is a rig whose n users are synced and swept once, on queues
+// with the hour's duplicate detection.
+func syncedRig(t *testing.T, n int) *rig {
+	t.Helper()
+	r := newRigWith(t, testTopology("disable", galsync.Threshold{}), hourWindow())
+	r.seed(n)
+	r.pull()
+	r.drain()
+	r.runSweeps()
+	return r
+}
+
 // sweepNow runs a sweep asked for now, as the sweep timer asks.
 func (r *rig) sweepNow() (SweepResult, queue.Message) {
 	r.t.Helper()
@@ -112,11 +124,7 @@ func TestSecondSweepWithinTheDuplicateWindowRepairs(t *testing.T) {
 // Within one sweep round duplicate detection still folds copies: a sweep
 // message delivered again sends nothing a second time.
 func TestRedeliveredSweepSendsNothingTwice(t *testing.T) {
-	r := newRigWith(t, testTopology("disable", galsync.Threshold{}), hourWindow())
-	r.seed(10)
-	r.pull()
-	r.drain()
-	r.runSweeps()
+	r := syncedRig(t, 10)
 	r.editTarget("jobTitle", "Edited", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j")
 	r.sw.Budget = time.Nanosecond // a page per invocation
 	ctx := context.Background()
@@ -189,11 +197,7 @@ func TestFailedSweepResumesWhereItStopped(t *testing.T) {
 		"put off":   galsync.Defer(errors.New("graph: tenant budget spent"), time.Second),
 	} {
 		t.Run(name, func(t *testing.T) {
-			r := newRigWith(t, testTopology("disable", galsync.Threshold{}), hourWindow())
-			r.seed(15) // 15 guests, 3 to a page: 5 pages
-			r.pull()
-			r.drain()
-			r.runSweeps()
+			r := syncedRig(t, 15) // 15 guests, 3 to a page: 5 pages
 			all := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o"}
 			r.editTarget("jobTitle", "Edited", all...)
 			ctx := context.Background()
@@ -246,11 +250,7 @@ func TestFailedSweepResumesWhereItStopped(t *testing.T) {
 // continuation, when it comes, stops without sending anything, and the
 // older request retried starts nothing.
 func TestNewSweepRoundDeletesTheRoundItReplaces(t *testing.T) {
-	r := newRigWith(t, testTopology("disable", galsync.Threshold{}), hourWindow())
-	r.seed(15)
-	r.pull()
-	r.drain()
-	r.runSweeps()
+	r := syncedRig(t, 15)
 	ctx := context.Background()
 	r.sw.Budget = time.Nanosecond
 	_, older := r.sweepNow()
@@ -290,11 +290,7 @@ func TestNewSweepRoundDeletesTheRoundItReplaces(t *testing.T) {
 // What the status page shows of a sweep counts its whole round, not the
 // invocation that finished it.
 func TestSweepAttentionCountsTheWholeRound(t *testing.T) {
-	r := newRig(t, testTopology("disable", galsync.Threshold{}))
-	r.seed(15)
-	r.pull()
-	r.drain()
-	r.runSweeps()
+	r := syncedRig(t, 15)
 	r.editTarget("jobTitle", "Edited", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o")
 	r.sw.Budget = time.Nanosecond // five invocations
 	_, m := r.sweepNow()
