@@ -132,13 +132,20 @@ func (l *Link) Observe(seq int64, source Snapshot) {
 
 // RoundPage is what one delta page of a round leaves for the round's end:
 // the ids it saw (for the sweep of a full round) and the deprovisioning it
-// decided (held until the accidental-deletion threshold is checked).
+// decided (held until the accidental-deletion threshold is checked). A
+// sweep's page also keeps its counts, which the round's end adds up.
 type RoundPage struct {
 	Direction    string     `json:"direction"`
 	Round        string     `json:"round"`
 	Page         int        `json:"page"`
 	Seen         []string   `json:"seen,omitempty"`
 	Deprovisions []WorkItem `json:"deprovisions,omitempty"`
+	// Read, Drifted and PendingAcceptance count a sweep page's target
+	// users, the guests it sent for repair, and the linked guests that
+	// have not redeemed their invitation.
+	Read              int `json:"read,omitempty"`
+	Drifted           int `json:"drifted,omitempty"`
+	PendingAcceptance int `json:"pendingAcceptance,omitempty"`
 }
 
 // DirectionState is the operational state of a direction: paused by the
@@ -161,8 +168,27 @@ type DirectionState struct {
 	LegacyHeld []WorkItem `json:"held,omitempty"`
 	// Attention is what the last sweep found that needs an operator.
 	Attention *Attention `json:"attention,omitempty"`
-	UpdatedAt time.Time  `json:"updatedAt,omitzero"`
-	ETag      string     `json:"-"`
+	// Sweep is the direction's sweep round under way, or the last one.
+	Sweep     *SweepRound `json:"sweep,omitempty"`
+	UpdatedAt time.Time   `json:"updatedAt,omitzero"`
+	ETag      string      `json:"-"`
+}
+
+// SweepRound is a sweep of a direction's target, which may take many
+// invocations (its cursor travels in its messages). One round is current
+// per direction: a newer request starts a round that replaces it, and the
+// replaced round's messages, when they come, stop.
+type SweepRound struct {
+	Round string `json:"round"`
+	// RequestedAt is when the request that began the round was made: a
+	// request made earlier begins nothing.
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	StartedAt   time.Time `json:"startedAt,omitzero"`
+	// FinishedAt is set once the round has finished: its messages
+	// delivered again do nothing.
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	// Replaces is the round this one replaced, whose pages it deletes.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // Held counts the deprovisions a paused direction holds.
