@@ -70,6 +70,13 @@ type Link struct {
 	ReconciledSeq    int64     `json:"reconciledSeq,omitempty"`
 	ReconciledConfig string    `json:"reconciledConfig,omitempty"`
 	ReconciledAt     time.Time `json:"reconciledAt,omitzero"`
+	// RetiredSeq is the sequence number of the observation that took the
+	// source user out of scope (deleted, left the scope, not seen in a
+	// full round), recorded when the update worker retired the guest: work
+	// observed no later than it (a scheduled retry, a replay) is stale and
+	// changes nothing. Only a newer observation in scope brings the guest
+	// back (re-enabled, or invited again).
+	RetiredSeq int64 `json:"retiredSeq,omitempty"`
 	// InvitedAt is when galsync invited (or converted) the guest: Graph may
 	// not show a user that new for a while (replication), so a 404 then is
 	// not a deletion.

@@ -26,6 +26,8 @@ type fakeGraph struct {
 	nextID   int
 	// refuse makes PATCH refuse these properties with a 400 naming them.
 	refuse map[string]bool
+	// patchErrs fail the next PATCHes, one each, in order, writing nothing.
+	patchErrs []error
 	// replicationDelay hides a new guest from reads and writes this long.
 	replicationDelay time.Duration
 	listPage         int
@@ -197,6 +199,11 @@ func (g *fakeGraph) UpdateUser(_ context.Context, _, id string, changes map[stri
 	u, ok := g.target[id]
 	if !ok || g.replicationDelay > 0 && time.Since(g.created[id]) < g.replicationDelay {
 		return fmt.Errorf("fake: %w", galsync.ErrNotFound)
+	}
+	if len(g.patchErrs) > 0 {
+		err := g.patchErrs[0]
+		g.patchErrs = g.patchErrs[1:]
+		return err
 	}
 	for k := range changes {
 		if g.refuse[k] {

@@ -83,6 +83,9 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 	if !exists {
 		link = galsync.Link{Direction: d.Name, SourceUserID: item.SourceUserID, CreatedAt: w.Now()}
 	}
+	if why, stale := retiredSince(link, item); stale {
+		return w.done(ctx, item, link, galsync.ActionSkip, galsync.OutcomeNoChange, why, nil)
+	}
 	newer := item.Seq > link.SourceSeq
 	link.Observe(item.Seq, item.Source)
 	if link.HasGuest() {

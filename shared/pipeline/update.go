@@ -88,6 +88,9 @@ func (w *Updater) try(ctx context.Context, d *Direction, item galsync.WorkItem) 
 	if w.claimedByOther(link) {
 		return Outcome{}, galsync.RetryAfter(fmt.Errorf("update worker: %w", errClaimHeld), 2*time.Second)
 	}
+	if why, stale := retiredSince(link, item); stale {
+		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange, why, nil)
+	}
 	if item.Kind == galsync.WorkDeprovision {
 		if item.Seq < link.SourceSeq {
 			return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
@@ -390,9 +393,19 @@ func (w *Updater) toInviter(item galsync.WorkItem, link galsync.Link, reason, ta
 	return Outcome{Action: HandOff, Reason: reason, HandOff: &HandOffItem{Queue: galsync.QueueInvites, Item: next, Tag: tag}}
 }
 
+// deprovision retires the guest per the direction's policy and records
+// the retirement (RetiredSeq), so that work observed before it changes
+// nothing.
 func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Link, item galsync.WorkItem) (Outcome, error) {
 	action, why := syncplan.DeprovisionAction(d.Deprovision.Action, link.State)
+	if !link.HasGuest() {
+		action, why = "", "no guest to retire ("+string(link.State)+")"
+	}
 	if action == "" {
+		link, err := w.recordRetirement(ctx, link, item)
+		if err != nil {
+			return Outcome{}, err
+		}
 		// A retirement whose announcement failed is announced now.
 		if err := w.announceRetired(ctx, d, link); err != nil {
 			return Outcome{}, err
@@ -418,7 +431,7 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 		w.releaseClaim(ctx, d, link)
 		return Outcome{}, fmt.Errorf("update worker: %s guest: %w", action, err)
 	}
-	link.SourceSeq, link.UpdatedAt = max(link.SourceSeq, item.Seq), w.Now()
+	link.SourceSeq, link.RetiredSeq, link.UpdatedAt = max(link.SourceSeq, item.Seq), max(link.RetiredSeq, item.Seq), w.Now()
 	link.ClearClaim()
 	if link, err = w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("update worker: record %s: %w", action, err)
@@ -431,6 +444,26 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 		outcome = galsync.OutcomeNoChange
 	}
 	return w.done(ctx, item, link.TargetUserID, action, outcome, item.Reason, nil)
+}
+
+// recordRetirement records that the user left scope at item's seq where
+// nothing is written to the guest (the policy is none, the guest is
+// already retired, or there is none): work observed before it is stale all
+// the same. A conflict recorded for the user no longer needs an operator.
+func (w *Updater) recordRetirement(ctx context.Context, link galsync.Link, item galsync.WorkItem) (galsync.Link, error) {
+	if item.Seq <= link.RetiredSeq {
+		return link, nil
+	}
+	link.SourceSeq, link.RetiredSeq, link.UpdatedAt = max(link.SourceSeq, item.Seq), item.Seq, w.Now()
+	if link.State == galsync.LinkConflict || link.State == galsync.LinkInviting {
+		link.State, link.Conflict = galsync.LinkDeleted, ""
+		link.ClearClaim()
+	}
+	saved, err := w.Store.PutLink(ctx, link)
+	if err != nil {
+		return link, fmt.Errorf("update worker: record retirement: %w", err)
+	}
+	return saved, nil
 }
 
 // disable disables the guest unless it already is; a guest Graph does not
