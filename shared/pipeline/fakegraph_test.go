@@ -28,6 +28,9 @@ type fakeGraph struct {
 	refuse map[string]bool
 	// patchErrs fail the next PATCHes, one each, in order, writing nothing.
 	patchErrs []error
+	// deny fails every PATCH carrying one of these properties with its
+	// error (a permission the app lacks), writing nothing.
+	deny map[string]error
 	// replicationDelay hides a new guest from reads and writes this long.
 	replicationDelay time.Duration
 	listPage         int
@@ -43,7 +46,7 @@ type fakeWrite struct {
 
 func newFakeGraph() *fakeGraph {
 	return &fakeGraph{pageSize: 2, listPage: 3, source: map[string]map[string]any{}, target: map[string]*galsync.TargetUser{},
-		created: map[string]time.Time{}, refuse: map[string]bool{}}
+		created: map[string]time.Time{}, refuse: map[string]bool{}, deny: map[string]error{}}
 }
 
 func (g *fakeGraph) put(id string, attrs map[string]any) {
@@ -206,8 +209,13 @@ func (g *fakeGraph) UpdateUser(_ context.Context, _, id string, changes map[stri
 		return err
 	}
 	for k := range changes {
+		if err := g.deny[k]; err != nil {
+			return err
+		}
+	}
+	for k := range changes {
 		if g.refuse[k] {
-			return galsync.Refused(k, galsync.Permanent(fmt.Errorf("fake: 400 Request_BadRequest: Property '%s' is read-only and cannot be set.", k)))
+			return galsync.Refused(k, graphErr(400, "Request_BadRequest", fmt.Sprintf("Property '%s' is read-only and cannot be set.", k)))
 		}
 	}
 	maps.Copy(u.Attributes, changes)
@@ -249,4 +257,28 @@ func (g *fakeGraph) guests() map[string]galsync.TargetUser {
 		out[id] = *u
 	}
 	return out
+}
+
+// fakeGraphError is a failure Graph answered, as the Graph adapter gives
+// it: its code and message, a 400 wrapping galsync.ErrInvalid.
+type fakeGraphError struct {
+	status        int
+	code, message string
+}
+
+func (e *fakeGraphError) Error() string {
+	return fmt.Sprintf("fake: %d %s: %s", e.status, e.code, e.message)
+}
+func (e *fakeGraphError) GraphCode() string    { return e.code }
+func (e *fakeGraphError) GraphMessage() string { return e.message }
+func (e *fakeGraphError) Unwrap() error {
+	if e.status == 400 {
+		return galsync.ErrInvalid
+	}
+	return nil
+}
+
+// graphErr is Graph's permanent answer status with code and message.
+func graphErr(status int, code, message string) error {
+	return galsync.Permanent(&fakeGraphError{status: status, code: code, message: message})
 }

@@ -166,13 +166,11 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 	}
 	if plan.addressList {
 		if err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, map[string]any{"showInAddressList": true}); err != nil {
-			var re *galsync.RefusedError
-			if !errors.As(err, &re) && !galsync.IsPermanent(err) {
+			if !isRefusal(err) {
 				w.releaseClaim(ctx, d, link)
 				return Outcome{}, fmt.Errorf("update worker: show in address list: %w", err)
 			}
-			refused["showInAddressList"] = galsync.Refusal{Fingerprint: d.Rules.AttributeFingerprint("showInAddressList", true),
-				Message: err.Error(), At: w.Now()}
+			refused["showInAddressList"] = refusal(d, "showInAddressList", true, err, w.Now())
 		} else {
 			written = append(written, "showInAddressList")
 		}
@@ -262,12 +260,14 @@ func planReconcile(d *Direction, link galsync.Link, target galsync.TargetUser, s
 // all, so when it refuses one attribute (a 400 naming it) the others are
 // written without it, and the refused one is returned to be recorded.
 // When a refusal names no attribute, each is written on its own to find
-// the refused ones.
+// the refused ones. Any other failure, permanent ones included (a 403
+// for a permission the app lacks), is returned: it says nothing about the
+// attributes, and recording them as refused would stop them for good.
 func (w *Updater) patch(ctx context.Context, d *Direction, link galsync.Link, changes map[string]any) ([]string, map[string]galsync.Refusal, error) {
 	changes = maps.Clone(changes)
 	refused := map[string]galsync.Refusal{}
 	refuse := func(attr string, err error) {
-		refused[attr] = galsync.Refusal{Fingerprint: d.Rules.AttributeFingerprint(attr, changes[attr]), Message: err.Error(), At: w.Now()}
+		refused[attr] = refusal(d, attr, changes[attr], err, w.Now())
 		delete(changes, attr)
 	}
 	for len(changes) > 0 {
@@ -279,9 +279,9 @@ func (w *Updater) patch(ctx context.Context, d *Direction, link galsync.Link, ch
 			return slices.Sorted(maps.Keys(changes)), refused, nil
 		case errors.As(err, &re) && hasKey(changes, re.Attribute):
 			refuse(re.Attribute, err)
-		case galsync.IsPermanent(err) && len(changes) > 1:
+		case isRefusal(err) && len(changes) > 1:
 			return w.patchEach(ctx, d, link, changes, refused, refuse)
-		case galsync.IsPermanent(err):
+		case isRefusal(err):
 			for attr := range changes {
 				refuse(attr, err)
 			}
@@ -292,7 +292,8 @@ func (w *Updater) patch(ctx context.Context, d *Direction, link galsync.Link, ch
 	return []string{}, refused, nil
 }
 
-// patchEach writes the attributes one PATCH each, recording the refused.
+// patchEach writes the attributes one PATCH each, recording the refused;
+// any other failure ends it.
 func (w *Updater) patchEach(ctx context.Context, d *Direction, link galsync.Link, changes map[string]any,
 	refused map[string]galsync.Refusal, refuse func(string, error)) ([]string, map[string]galsync.Refusal, error) {
 	var written []string
@@ -302,7 +303,7 @@ func (w *Updater) patchEach(ctx context.Context, d *Direction, link galsync.Link
 		case err == nil:
 			metricsOr(w.Metrics).Patch(ctx, d.Name)
 			written = append(written, attr)
-		case galsync.IsPermanent(err):
+		case isRefusal(err):
 			refuse(attr, err)
 		default:
 			return written, refused, err
