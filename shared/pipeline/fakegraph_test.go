@@ -108,35 +108,36 @@ func (g *fakeGraph) DeltaPage(_ context.Context, _ string, link string, _ []stri
 }
 
 // FindUserByAddress finds a target user holding addr as mail, in
-// otherMails or in proxyAddresses, counting the lookups.
-func (g *fakeGraph) FindUserByAddress(_ context.Context, _, addr, _ string, _ []string) (galsync.TargetUser, error) {
+// otherMails or in proxyAddresses, counting the lookups. Like the Graph
+// adapter it prefers an external user to a member, judging each by what
+// the $select returned (see selected).
+func (g *fakeGraph) FindUserByAddress(_ context.Context, _, addr, _ string, sel []string) (galsync.TargetUser, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.lookups++
 	same := func(v string) bool { return strings.EqualFold(v, addr) || strings.EqualFold(v, "smtp:"+addr) }
-	var member *galsync.TargetUser
+	var found []galsync.TargetUser
 	for _, id := range slices.Sorted(maps.Keys(g.target)) {
 		u := g.target[id]
 		mail, _ := u.Attributes["mail"].(string)
 		other, _ := u.Attributes["otherMails"].([]string)
 		proxy, _ := u.Attributes["proxyAddresses"].([]string)
-		if !same(mail) && !slices.ContainsFunc(other, same) && !slices.ContainsFunc(proxy, same) {
-			continue
+		if same(mail) || slices.ContainsFunc(other, same) || slices.ContainsFunc(proxy, same) {
+			found = append(found, selected(u, sel))
 		}
-		if u.CreationType == "Invitation" || u.UserType == "Guest" {
-			return clone(u), nil
-		}
-		member = u
 	}
-	if member != nil {
-		return clone(member), nil
+	if i := slices.IndexFunc(found, externalAsSeen); i >= 0 {
+		return found[i], nil
+	}
+	if len(found) > 0 {
+		return found[0], nil
 	}
 	return galsync.TargetUser{}, galsync.ErrNotFound
 }
 
 // GetGuest reads a target user; users invited less than replicationDelay
 // ago are not found yet, as Graph's replicas may not show them.
-func (g *fakeGraph) GetGuest(_ context.Context, _, id string, _ []string) (galsync.TargetUser, error) {
+func (g *fakeGraph) GetGuest(_ context.Context, _, id string, sel []string) (galsync.TargetUser, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.reads++
@@ -144,11 +145,44 @@ func (g *fakeGraph) GetGuest(_ context.Context, _, id string, _ []string) (galsy
 	if !ok || g.replicationDelay > 0 && time.Since(g.created[id]) < g.replicationDelay {
 		return galsync.TargetUser{}, fmt.Errorf("fake: %w", galsync.ErrNotFound)
 	}
-	return clone(u), nil
+	return selected(u, sel), nil
+}
+
+// externalAsSeen is the Graph adapter's test of an external user, on what
+// a lookup returned: creationType Invitation, userType Guest, an
+// externalUserState (a member converted in place keeps its UPN and
+// userType) or an #EXT# user principal name.
+func externalAsSeen(u galsync.TargetUser) bool {
+	return u.CreationType == "Invitation" || u.UserType == "Guest" || u.ExternalUserState != "" ||
+		strings.Contains(strings.ToUpper(u.UserPrincipalName), "#EXT#@")
+}
+
+// adapterSelect is what the Graph adapter adds to every $select of users
+// (shared/graph selectList).
+var adapterSelect = []string{"id", "mail", "userPrincipalName", "accountEnabled", "userType", "creationType"}
+
+// selected is u as Graph returns it for a $select of sel (plus what the
+// adapter always adds): "only a subset" of properties unless asked
+// (learn.microsoft.com/graph/api/user-get), so externalUserState or
+// onPremisesUserPrincipalName are there only when selected.
+func selected(u *galsync.TargetUser, sel []string) galsync.TargetUser {
+	want := func(p string) bool {
+		return slices.ContainsFunc(adapterSelect, func(s string) bool { return strings.EqualFold(s, p) }) ||
+			slices.ContainsFunc(sel, func(s string) bool { return strings.EqualFold(s, p) })
+	}
+	c := clone(u)
+	maps.DeleteFunc(c.Attributes, func(k string, _ any) bool { return !want(k) })
+	if !want("externalUserState") {
+		c.ExternalUserState = ""
+	}
+	if !want("onPremisesUserPrincipalName") {
+		c.OnPremisesUserPrincipalName = ""
+	}
+	return c
 }
 
 // ListUsers pages the target users by id order.
-func (g *fakeGraph) ListUsers(_ context.Context, _, link string, _ []string) ([]galsync.TargetUser, string, error) {
+func (g *fakeGraph) ListUsers(_ context.Context, _, link string, sel []string) ([]galsync.TargetUser, string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.lists++
@@ -157,7 +191,7 @@ func (g *fakeGraph) ListUsers(_ context.Context, _, link string, _ []string) ([]
 	end := min(from+g.listPage, len(ids))
 	var out []galsync.TargetUser
 	for _, id := range ids[from:end] {
-		out = append(out, clone(g.target[id]))
+		out = append(out, selected(g.target[id], sel))
 	}
 	next := ""
 	if end < len(ids) {
