@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
 )
@@ -187,5 +188,83 @@ func TestDeprovisionWithoutAGuestRecordsTheRetirement(t *testing.T) {
 	lookups := r.g.lookups
 	if out, err := r.inv.Handle(ctx, old, "t"); err != nil || !strings.Contains(out.Reason, "retired") || r.g.lookups != lookups {
 		t.Errorf("old invite retry = %+v, %v (%d lookups)", out, err, r.g.lookups-lookups)
+	}
+}
+
+// A disable that fails (a 503) leaves the link as it was, so the retry
+// disables the guest rather than taking it for done.
+func TestFailedDisableIsRetried(t *testing.T) {
+	r := newRig(t, testTopology(galsync.DeprovisionDisable, galsync.Threshold{}))
+	r.seed(1)
+	r.pull()
+	r.drain()
+	guest := r.link("a").TargetUserID
+	r.g.put("a", map[string]any{"accountEnabled": false})
+	r.pull()
+	item := r.takeOne(galsync.QueueUpdates)
+	r.g.patchErrs = []error{galsync.RetryAfter(errors.New("fake: 503 serviceUnavailable"), 0)}
+	ctx := context.Background()
+	if _, err := r.upd.Handle(ctx, item, "t"); err == nil {
+		t.Fatal("the injected 503 did not fail the disable")
+	}
+	if l := r.link("a"); l.State != galsync.LinkActive || !l.ClaimedAt.IsZero() {
+		t.Fatalf("link after the failed disable = %+v, want active and unclaimed", l)
+	}
+	if out, err := r.upd.Handle(ctx, item, "t"); err != nil || out.Action != galsync.ActionDisable {
+		t.Fatalf("retry = %+v, %v", out, err)
+	}
+	if g := r.g.guests()[guest]; g.Attributes["accountEnabled"] != false {
+		t.Errorf("guest after the retry = %v, want disabled", g.Attributes)
+	}
+}
+
+// vanishingGuest is the fake Graph in which the guest is deleted in the
+// target between the worker's read and its PATCH.
+type vanishingGuest struct{ *fakeGraph }
+
+func (v vanishingGuest) UpdateUser(ctx context.Context, tenant, id string, changes map[string]any) error {
+	v.mu.Lock()
+	delete(v.target, id)
+	v.mu.Unlock()
+	return v.fakeGraph.UpdateUser(ctx, tenant, id, changes)
+}
+
+// conflictCounter counts the link writes that lost on their ETag.
+type conflictCounter struct {
+	LinkStore
+	conflicts int
+}
+
+func (c *conflictCounter) PutLink(ctx context.Context, l galsync.Link) (galsync.Link, error) {
+	saved, err := c.LinkStore.PutLink(ctx, l)
+	if errors.Is(err, galsync.ErrConflict) {
+		c.conflicts++
+	}
+	return saved, err
+}
+
+// A guest gone between the read and the PATCH (past the replication
+// grace) is recorded deleted and handed to the invite worker at once: the
+// link written when the claim is released is the one recorded next, not a
+// stale copy that loses on its ETag.
+func TestGuestGoneBeforeThePatchIsHandedOnAtOnce(t *testing.T) {
+	r := newRig(t, testTopology(galsync.DeprovisionDisable, galsync.Threshold{}))
+	r.seed(1)
+	r.pull()
+	r.drain()
+	store := &conflictCounter{LinkStore: r.db}
+	r.upd.Store, r.upd.Graph, r.upd.ReplicationGrace = store, vanishingGuest{r.g}, time.Nanosecond
+	r.g.put("a", map[string]any{"jobTitle": "Lead"})
+	r.pull()
+	reads := r.g.reads
+	out, err := r.upd.Handle(context.Background(), r.takeOne(galsync.QueueUpdates), "t")
+	if err != nil || out.HandOff == nil || out.HandOff.Queue != galsync.QueueInvites {
+		t.Fatalf("outcome = %+v, %v; want a hand-off to the invite worker", out, err)
+	}
+	if store.conflicts != 0 || r.g.reads-reads != 1 {
+		t.Errorf("%d ETag conflicts and %d reads of the guest, want 0 and 1", store.conflicts, r.g.reads-reads)
+	}
+	if l := r.link("a"); l.State != galsync.LinkDeleted || !l.ClaimedAt.IsZero() {
+		t.Errorf("link = %+v, want deleted and unclaimed", l)
 	}
 }

@@ -156,8 +156,7 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 	if len(plan.changes) > 0 {
 		written, refused, err = w.patch(ctx, d, link, plan.changes)
 		if errors.Is(err, galsync.ErrNotFound) {
-			w.releaseClaim(ctx, d, link)
-			return w.missing(ctx, link, item, err)
+			return w.missing(ctx, w.releaseClaim(ctx, d, link), item, err)
 		}
 		if err != nil {
 			w.releaseClaim(ctx, d, link)
@@ -413,11 +412,11 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 		}
 		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, why, nil)
 	}
-	link, err := w.claim(ctx, link, item)
+	claimed, err := w.claim(ctx, link, item)
 	if err != nil {
 		return Outcome{}, err
 	}
-	wrote := true
+	link, wrote := claimed, true
 	switch action {
 	case galsync.ActionDisable:
 		wrote, err = w.disable(ctx, d, &link)
@@ -429,7 +428,8 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 		link.State = galsync.LinkDeleted
 	}
 	if err != nil {
-		w.releaseClaim(ctx, d, link)
+		// The link as claimed: the retry must find the guest not retired.
+		w.releaseClaim(ctx, d, claimed)
 		return Outcome{}, fmt.Errorf("update worker: %s guest: %w", action, err)
 	}
 	link.SourceSeq, link.RetiredSeq, link.UpdatedAt = max(link.SourceSeq, item.Seq), max(link.RetiredSeq, item.Seq), w.Now()
@@ -514,12 +514,18 @@ func (w *Updater) claim(ctx context.Context, link galsync.Link, item galsync.Wor
 	return claimed, nil
 }
 
-func (w *Updater) releaseClaim(ctx context.Context, d *Direction, link galsync.Link) {
+// releaseClaim ends a claim after a failure and returns the link as
+// written, for whatever writes it next.
+func (w *Updater) releaseClaim(ctx context.Context, d *Direction, link galsync.Link) galsync.Link {
 	link.ClearClaim()
-	if _, err := w.Store.PutLink(ctx, link); err != nil {
+	saved, err := w.Store.PutLink(ctx, link)
+	if err != nil {
 		w.Logger.Warn("update worker: could not release the claim; it expires on its own", "direction", d.Name,
 			"sourceUser", link.SourceUserID, "err", err)
+		return link
 	}
+	saved.Source = link.Source
+	return saved
 }
 
 func (w *Updater) grace() time.Duration {
