@@ -87,6 +87,15 @@ type Link struct {
 	Refused map[string]Refusal `json:"refused,omitempty"`
 	// Conflict explains a LinkConflict.
 	Conflict string `json:"conflict,omitempty"`
+	// DisabledByGalsync: galsync itself disabled the guest (mirroring a
+	// disabled source account, or retiring it), so galsync enables it
+	// again when its source user is enabled or back in scope. A guest
+	// found disabled that galsync did not disable is the target tenant's
+	// block (a compromised account, say): galsync leaves accountEnabled
+	// alone and records when it found it in DisabledInTargetAt, for an
+	// operator; it is cleared once the guest is seen enabled again.
+	DisabledByGalsync  bool      `json:"disabledByGalsync,omitempty"`
+	DisabledInTargetAt time.Time `json:"disabledInTargetAt,omitzero"`
 	// ConvertedAt: the guest was a member of the target that galsync
 	// converted to an external user in place (existingMembers convert).
 	ConvertedAt time.Time `json:"convertedAt,omitzero"`
@@ -210,6 +219,9 @@ type Attention struct {
 	// place; ManagersPending the guests waiting for their manager's guest.
 	Converted       int `json:"converted,omitempty"`
 	ManagersPending int `json:"managersPending,omitempty"`
+	// DisabledInTarget counts the linked guests the target tenant disabled
+	// (not galsync), which galsync leaves disabled.
+	DisabledInTarget int `json:"disabledInTarget,omitempty"`
 }
 
 // RefusedAttribute counts the users one attribute is refused for.
@@ -261,9 +273,12 @@ const (
 	// place; ActionManager: a guest's manager reference was written or
 	// removed; ActionGroup: a mirrored group was made, or a guest added to
 	// or removed from one (Reason says which).
-	ActionConvert   = "convert"
-	ActionManager   = "manager"
-	ActionGroup     = "group"
+	ActionConvert = "convert"
+	ActionManager = "manager"
+	ActionGroup   = "group"
+	// ActionBlocked: the guest was found disabled in the target by someone
+	// other than galsync; galsync leaves it disabled (Link.DisabledInTargetAt).
+	ActionBlocked   = "blocked"
 	ActionPark      = "park"
 	ActionSweep     = "sweep"
 	OutcomeSuccess  = "success"

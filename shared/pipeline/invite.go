@@ -139,6 +139,11 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		metricsOr(w.Metrics).Invitation(ctx, d.Name)
 	}
 	now := w.Now()
+	if target.ID != link.TargetUserID {
+		// Another guest: what was known of the old one's accountEnabled
+		// does not hold for it.
+		link.DisabledByGalsync, link.DisabledInTargetAt = false, time.Time{}
+	}
 	link.TargetUserID, link.State, link.Conflict, link.UpdatedAt = target.ID, galsync.LinkActive, "", now
 	link.ClearClaim()
 	notBefore := time.Time{}

@@ -213,26 +213,35 @@ type reconcilePlan struct {
 	action      string // update or reenable
 	// stillRefused keeps refusals whose mapping and value are unchanged.
 	stillRefused map[string]galsync.Refusal
+	// blocked: the target disabled the guest, not galsync; it is left
+	// disabled and reported.
+	blocked bool
 }
 
 // planReconcile compares the guest as read with its desired state: the
 // mapping applied to the source, the guest enabled as its source account
 // is (an out-of-scope disabled user never gets here unless the scope
 // includes disabled users) and of the direction's userType, less what
-// Graph refused for the same mapping and value.
+// Graph refused for the same mapping and value. A guest is enabled only
+// if galsync disabled it: one the target tenant disabled stays so.
 func planReconcile(d *Direction, link galsync.Link, target galsync.TargetUser, source galsync.Snapshot) reconcilePlan {
 	desired := d.Rules.Map(source)
-	if _, ok := target.Attributes["accountEnabled"].(bool); ok {
+	blocked := false
+	if current, ok := target.Attributes["accountEnabled"].(bool); ok {
 		// An in-scope user's guest is enabled, or mirrors a disabled
 		// source account where the scope includes disabled users.
 		enabled, known := source["accountEnabled"].(bool)
-		desired["accountEnabled"] = enabled || !known
+		want := enabled || !known
+		blocked = want && !current && !disabledByGalsync(link)
+		if !blocked {
+			desired["accountEnabled"] = want
+		}
 	}
 	if d.UserType != "" && target.UserType != "" && !strings.EqualFold(target.UserType, d.UserType) {
 		desired["userType"] = d.UserType
 	}
 	addressList := d.Rules.AddressList() == syncplan.AddressListGraph
-	p := reconcilePlan{action: galsync.ActionUpdate, stillRefused: map[string]galsync.Refusal{}}
+	p := reconcilePlan{action: galsync.ActionUpdate, stillRefused: map[string]galsync.Refusal{}, blocked: blocked}
 	for attr, r := range link.Refused {
 		want, mapped := desired[attr]
 		if attr == "showInAddressList" && addressList {
@@ -311,6 +320,14 @@ func (w *Updater) patchEach(ctx context.Context, d *Direction, link galsync.Link
 	return written, refused, nil
 }
 
+// disabledByGalsync reports whether galsync disabled link's guest itself:
+// it wrote accountEnabled false, or retired the guest (a link disabled
+// before galsync kept DisabledByGalsync) without having found it blocked
+// by the target first.
+func disabledByGalsync(link galsync.Link) bool {
+	return link.DisabledByGalsync || link.State == galsync.LinkDisabled && link.DisabledInTargetAt.IsZero()
+}
+
 func hasKey(m map[string]any, k string) bool { _, ok := m[k]; return ok }
 
 // record saves the reconciled link and logs what was written and refused.
@@ -324,12 +341,24 @@ func (w *Updater) record(ctx context.Context, d *Direction, link galsync.Link, i
 		link.Refused = nil
 	}
 	link.State, link.ReconciledSeq, link.ReconciledConfig, link.ReconciledAt = galsync.LinkActive, link.SourceSeq, d.Rules.Fingerprint(), now
+	if enabled, ok := plan.changes["accountEnabled"].(bool); ok && slices.Contains(written, "accountEnabled") {
+		link.DisabledByGalsync = !enabled
+	}
+	var entries []galsync.LogEntry
+	switch {
+	case plan.blocked && link.DisabledInTargetAt.IsZero():
+		link.DisabledInTargetAt = now
+		entries = append(entries, galsync.LogEntry{Time: now, Direction: d.Name, SourceUserID: link.SourceUserID,
+			TargetUserID: link.TargetUserID, Action: galsync.ActionBlocked, Outcome: galsync.OutcomeSkipped,
+			Reason: reasonDisabledInTarget, Attributes: []string{"accountEnabled"}, Seq: item.Seq})
+	case !plan.blocked:
+		link.DisabledInTargetAt = time.Time{}
+	}
 	link.ClearClaim()
 	link.UpdatedAt = now
 	if _, err := w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("update worker: record reconciled guest: %w", err)
 	}
-	var entries []galsync.LogEntry
 	for _, attr := range newRefusals {
 		entries = append(entries, galsync.LogEntry{Time: now, Direction: d.Name, SourceUserID: link.SourceUserID,
 			TargetUserID: link.TargetUserID, Action: galsync.ActionRefused, Outcome: galsync.OutcomeFailed,
@@ -350,6 +379,11 @@ func (w *Updater) record(ctx context.Context, d *Direction, link galsync.Link, i
 	}
 	return Outcome{Action: action, Reason: reason, Attributes: written}, nil
 }
+
+// reasonDisabledInTarget is why a disabled guest is left disabled.
+const reasonDisabledInTarget = "the guest was disabled in the target tenant, not by galsync (an administrator's block, " +
+	"e.g. a compromised account): galsync leaves it disabled and keeps its other attributes current. " +
+	"Enable it in the target tenant once the block may be lifted"
 
 // memberConflict records that the link names a member, once.
 func (w *Updater) memberConflict(ctx context.Context, link galsync.Link, item galsync.WorkItem, member galsync.TargetUser) (Outcome, error) {
@@ -487,7 +521,11 @@ func (w *Updater) disable(ctx context.Context, d *Direction, link *galsync.Link)
 		link.State = galsync.LinkDeleted
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	link.DisabledByGalsync = true
+	return true, nil
 }
 
 // claimedByOther: another write to this guest is in progress (a fresh
