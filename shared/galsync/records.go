@@ -125,6 +125,12 @@ type Refusal struct {
 	At          time.Time `json:"at"`
 }
 
+// ClaimMargin is how long before a claim may be taken over (ClaimedAt
+// plus the claim TTL) the worker holding it stops writing to Graph: a call
+// cut off at that deadline has landed or failed before another worker may
+// claim the record and write in its turn.
+const ClaimMargin = 30 * time.Second
+
 // ClearClaim ends a worker's claim on the link (its write is done, or
 // given up).
 func (l *Link) ClearClaim() { l.ClaimedAt, l.ClaimSeq = time.Time{}, 0 }

@@ -31,6 +31,11 @@ type fakeGraph struct {
 	// deny fails every PATCH carrying one of these properties with its
 	// error (a permission the app lacks), writing nothing.
 	deny map[string]error
+	// stall makes writes (invitations, PATCHes, deletes) hang until their
+	// context ends, as a call the Graph client keeps retrying does; the
+	// time each was cut off is kept in stalledUntil.
+	stall        bool
+	stalledUntil []time.Time
 	// replicationDelay hides a new guest from reads and writes this long.
 	replicationDelay time.Duration
 	listPage         int
@@ -206,7 +211,25 @@ func clone(u *galsync.TargetUser) galsync.TargetUser {
 	return c
 }
 
-func (g *fakeGraph) Invite(_ context.Context, _ string, inv galsync.Invitation) (galsync.TargetUser, error) {
+// stalled waits for ctx to end if writes stall, and says how it ended.
+func (g *fakeGraph) stalled(ctx context.Context) error {
+	g.mu.Lock()
+	stall := g.stall
+	g.mu.Unlock()
+	if !stall {
+		return nil
+	}
+	<-ctx.Done()
+	g.mu.Lock()
+	g.stalledUntil = append(g.stalledUntil, time.Now())
+	g.mu.Unlock()
+	return fmt.Errorf("fake: %w", ctx.Err())
+}
+
+func (g *fakeGraph) Invite(ctx context.Context, _ string, inv galsync.Invitation) (galsync.TargetUser, error) {
+	if err := g.stalled(ctx); err != nil {
+		return galsync.TargetUser{}, err
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if inv.InvitedUserID != "" {
@@ -230,7 +253,10 @@ func (g *fakeGraph) Invite(_ context.Context, _ string, inv galsync.Invitation) 
 	return *u, nil
 }
 
-func (g *fakeGraph) UpdateUser(_ context.Context, _, id string, changes map[string]any) error {
+func (g *fakeGraph) UpdateUser(ctx context.Context, _, id string, changes map[string]any) error {
+	if err := g.stalled(ctx); err != nil {
+		return err
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	u, ok := g.target[id]
@@ -260,7 +286,10 @@ func (g *fakeGraph) UpdateUser(_ context.Context, _, id string, changes map[stri
 	return nil
 }
 
-func (g *fakeGraph) DeleteUser(_ context.Context, _, id string) error {
+func (g *fakeGraph) DeleteUser(ctx context.Context, _, id string) error {
+	if err := g.stalled(ctx); err != nil {
+		return err
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, ok := g.target[id]; !ok {

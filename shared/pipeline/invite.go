@@ -40,9 +40,6 @@ type Inviter struct {
 	Logger  *slog.Logger
 }
 
-// DefaultReplicationWait is the default wait before a new guest is read.
-const DefaultReplicationWait = 3 * time.Second
-
 // Outcome says what a worker did with an item, for logs and tests.
 type Outcome struct {
 	Action string // a galsync.Action*, or "handoff"
@@ -121,7 +118,10 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		}
 		return Outcome{}, fmt.Errorf("invite worker: claim link: %w", err)
 	}
-	target, action, err := w.joinOrInvite(ctx, d, addr, source)
+	gctx, cancel := underClaim(ctx, link.ClaimedAt, w.Now(), w.claimTTL())
+	target, action, err := w.joinOrInvite(gctx, d, addr, source)
+	err = outOfClaim(gctx, err)
+	cancel()
 	var refused *conversionRefused
 	if errors.As(err, &refused) {
 		metricsOr(w.Metrics).Conflict(ctx, d.Name, "member cannot be converted")
@@ -263,18 +263,10 @@ func (w *Inviter) done(ctx context.Context, item galsync.WorkItem, link galsync.
 	return Outcome{Action: action, Reason: reason}, nil
 }
 
-func (w *Inviter) claimTTL() time.Duration {
-	if w.ClaimTTL <= 0 {
-		return 2 * time.Minute
-	}
-	return w.ClaimTTL
-}
+func (w *Inviter) claimTTL() time.Duration { return orDefault(w.ClaimTTL, DefaultClaimTTL) }
 
 func (w *Inviter) replicationWait() time.Duration {
-	if w.ReplicationWait <= 0 {
-		return DefaultReplicationWait
-	}
-	return w.ReplicationWait
+	return orDefault(w.ReplicationWait, DefaultReplicationWait)
 }
 
 // isExternal: B2B users carry creationType Invitation, userType Guest, an

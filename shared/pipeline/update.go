@@ -148,49 +148,25 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 		plan.stillRefused[syncplan.ManagerAttribute] = *mgr.refused
 	}
 	written, refused := []string{}, map[string]galsync.Refusal{}
-	if len(plan.changes) > 0 || mgr != nil && mgr.write {
+	if len(plan.changes) > 0 || plan.addressList || mgr != nil && mgr.write {
 		if link, err = w.claim(ctx, link, item); err != nil {
 			return Outcome{}, err
 		}
-	}
-	if len(plan.changes) > 0 {
-		written, refused, err = w.patch(ctx, d, link, plan.changes)
-		if errors.Is(err, galsync.ErrNotFound) {
+		gctx, cancel := underClaim(ctx, link.ClaimedAt, w.Now(), w.claimTTL())
+		written, refused, err = w.write(gctx, d, link, plan, mgr)
+		err = outOfClaim(gctx, err)
+		cancel()
+		if errors.Is(err, errGuestGone) {
 			return w.missing(ctx, w.releaseClaim(ctx, d, link), item, err)
 		}
 		if err != nil {
 			w.releaseClaim(ctx, d, link)
-			return Outcome{}, fmt.Errorf("update worker: %w", err)
-		}
-	}
-	if plan.addressList {
-		if err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, map[string]any{"showInAddressList": true}); err != nil {
-			if !isRefusal(err) {
-				w.releaseClaim(ctx, d, link)
-				return Outcome{}, fmt.Errorf("update worker: show in address list: %w", err)
-			}
-			refused["showInAddressList"] = refusal(d, "showInAddressList", true, err, w.Now())
-		} else {
-			written = append(written, "showInAddressList")
+			return Outcome{}, err
 		}
 	}
 	var extra []galsync.LogEntry
 	if mgr != nil {
-		wrote := false
-		if mgr.write {
-			r, err := w.writeManager(ctx, d, link, mgr)
-			if err != nil {
-				w.releaseClaim(ctx, d, link)
-				return Outcome{}, err
-			}
-			if r != nil {
-				refused[syncplan.ManagerAttribute] = *r
-			} else {
-				wrote = true
-				written = append(written, syncplan.ManagerAttribute)
-			}
-		}
-		if e, ok := managerLog(link, mgr, wrote); ok {
+		if e, ok := managerLog(link, mgr, slices.Contains(written, syncplan.ManagerAttribute)); ok {
 			extra = append(extra, e)
 		}
 		link.ManagerPending = mgr.want.pending
@@ -203,6 +179,49 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 		link.Announced = link.TargetUserID
 	}
 	return w.record(ctx, d, link, item, plan, written, refused, extra...)
+}
+
+// errGuestGone: Graph does not know the guest a PATCH was sent to.
+var errGuestGone = errors.New("the guest is not in the target")
+
+// write makes the writes plan and mgr call for, under the link's claim:
+// the PATCH of the attributes, the address-list write and the manager
+// reference. It returns what was written and what Graph refused.
+func (w *Updater) write(ctx context.Context, d *Direction, link galsync.Link, plan reconcilePlan, mgr *managerStep) ([]string, map[string]galsync.Refusal, error) {
+	written, refused := []string{}, map[string]galsync.Refusal{}
+	if len(plan.changes) > 0 {
+		var err error
+		written, refused, err = w.patch(ctx, d, link, plan.changes)
+		if errors.Is(err, galsync.ErrNotFound) {
+			return nil, nil, fmt.Errorf("update worker: %w: %w", errGuestGone, err)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("update worker: %w", err)
+		}
+	}
+	if plan.addressList {
+		err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, map[string]any{"showInAddressList": true})
+		switch {
+		case err == nil:
+			written = append(written, "showInAddressList")
+		case isRefusal(err):
+			refused["showInAddressList"] = refusal(d, "showInAddressList", true, err, w.Now())
+		default:
+			return nil, nil, fmt.Errorf("update worker: show in address list: %w", err)
+		}
+	}
+	if mgr != nil && mgr.write {
+		r, err := w.writeManager(ctx, d, link, mgr)
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case r != nil:
+			refused[syncplan.ManagerAttribute] = *r
+		default:
+			written = append(written, syncplan.ManagerAttribute)
+		}
+	}
+	return written, refused, nil
 }
 
 // reconcilePlan is what converging a guest writes.
@@ -451,16 +470,19 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 		return Outcome{}, err
 	}
 	link, wrote := claimed, true
+	gctx, cancel := underClaim(ctx, claimed.ClaimedAt, w.Now(), w.claimTTL())
 	switch action {
 	case galsync.ActionDisable:
-		wrote, err = w.disable(ctx, d, &link)
+		wrote, err = w.disable(gctx, d, &link)
 	case galsync.ActionDelete:
-		err = w.Graph.DeleteUser(ctx, d.Target.Name, link.TargetUserID)
+		err = w.Graph.DeleteUser(gctx, d.Target.Name, link.TargetUserID)
 		if errors.Is(err, galsync.ErrNotFound) {
 			err = nil
 		}
 		link.State = galsync.LinkDeleted
 	}
+	err = outOfClaim(gctx, err)
+	cancel()
 	if err != nil {
 		// The link as claimed: the retry must find the guest not retired.
 		w.releaseClaim(ctx, d, claimed)
@@ -531,12 +553,10 @@ func (w *Updater) disable(ctx context.Context, d *Direction, link *galsync.Link)
 // claimedByOther: another write to this guest is in progress (a fresh
 // claim).
 func (w *Updater) claimedByOther(l galsync.Link) bool {
-	ttl := w.ClaimTTL
-	if ttl <= 0 {
-		ttl = 2 * time.Minute
-	}
-	return !l.ClaimedAt.IsZero() && w.Now().Sub(l.ClaimedAt) < ttl
+	return !l.ClaimedAt.IsZero() && w.Now().Sub(l.ClaimedAt) < w.claimTTL()
 }
+
+func (w *Updater) claimTTL() time.Duration { return orDefault(w.ClaimTTL, DefaultClaimTTL) }
 
 // claim marks the link as being written, ETag-guarded: of two workers
 // holding copies of one item (a duplicate delivery), only one wins and
@@ -567,18 +587,10 @@ func (w *Updater) releaseClaim(ctx context.Context, d *Direction, link galsync.L
 }
 
 func (w *Updater) grace() time.Duration {
-	if w.ReplicationGrace <= 0 {
-		return DefaultReplicationGrace
-	}
-	return w.ReplicationGrace
+	return orDefault(w.ReplicationGrace, DefaultReplicationGrace)
 }
 
-func (w *Updater) wait() time.Duration {
-	if w.ReplicationWait <= 0 {
-		return DefaultReplicationWait
-	}
-	return w.ReplicationWait
-}
+func (w *Updater) wait() time.Duration { return orDefault(w.ReplicationWait, DefaultReplicationWait) }
 
 func (w *Updater) done(ctx context.Context, item galsync.WorkItem, target, action, outcome, reason string, attrs []string) (Outcome, error) {
 	err := w.Store.AppendLog(ctx, galsync.LogEntry{Time: w.Now(), Direction: item.Direction, SourceUserID: item.SourceUserID,

@@ -1,10 +1,54 @@
 package pipeline
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
 )
+
+// What the invite and update workers (and the groups run) share: their
+// defaults, claims and the staleness of retired users.
+
+// DefaultClaimTTL is how long a claim holds off other workers when the
+// worker is given none (GALSYNC_INVITE_CLAIM_TTL's default): long enough
+// for several Graph calls, each of which may wait for the tenant's budget
+// and take a 60 s attempt, and for kiota's Retry-After waits.
+const DefaultClaimTTL = 5 * time.Minute
+
+// DefaultReplicationWait is the default wait before a new guest is read.
+const DefaultReplicationWait = 3 * time.Second
+
+// orDefault is d, or def when d is not set.
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// underClaim bounds the Graph work done under a claim taken at claimedAt:
+// it must end galsync.ClaimMargin before the claim may be taken over, so a
+// worker never writes after its claim expired. The Graph client alone can
+// take longer than a claim lasts (kiota waits up to 180 s of Retry-After
+// over up to 10 attempts of up to 60 s each, besides the wait for the
+// tenant's budget); at the deadline its call is cancelled, and the work
+// is retried later like any transient failure.
+func underClaim(ctx context.Context, claimedAt, now time.Time, ttl time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, claimedAt.Add(ttl-galsync.ClaimMargin).Sub(now))
+}
+
+// outOfClaim explains a Graph call cut off by its claim's deadline (a
+// transient failure); other errors pass unchanged.
+func outOfClaim(claimCtx context.Context, err error) error {
+	if err == nil || !errors.Is(claimCtx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	return galsync.RetryAfter(fmt.Errorf("the claim's time ran out before Graph answered (the claim lasts "+
+		"GALSYNC_INVITE_CLAIM_TTL; writing stops %s before it expires): %w", galsync.ClaimMargin, err), 0)
+}
 
 // retiredSince says why item is stale if it was observed no later than the
 // observation that retired link's guest: a scheduled retry or a replay of
