@@ -54,8 +54,7 @@ func TestTargetAdminBlockIsKept(t *testing.T) {
 	if g := r.g.guests()[guest]; g.Attributes["accountEnabled"] != false {
 		t.Fatalf("the sweep enabled a guest the target disabled: %v", g.Attributes)
 	}
-	r.g.put("a", map[string]any{"jobTitle": "Lead"})
-	r.pull()
+	r.change(map[string]any{"jobTitle": "Lead"})
 	r.drain()
 	g := r.g.guests()[guest]
 	if g.Attributes["accountEnabled"] != false || g.Attributes["jobTitle"] != "Lead" {
@@ -94,20 +93,15 @@ func TestGalsyncEnablesWhatItDisabled(t *testing.T) {
 		topo := testTopology(galsync.DeprovisionDisable, galsync.Threshold{})
 		topo.Directions[0].Scope.IncludeDisabled = true
 		r := newRig(t, topo)
-		r.seed(1)
-		r.pull()
-		r.drain()
-		guest := r.link("a").TargetUserID
-		r.g.put("a", map[string]any{"accountEnabled": false})
-		r.pull()
+		guest := r.syncOne()
+		r.change(map[string]any{"accountEnabled": false})
 		r.drain()
 		if g := r.g.guests()[guest]; g.Attributes["accountEnabled"] != false {
 			t.Fatalf("source disabled, guest %v: want disabled", g.Attributes)
 		}
 		r.sweep()
 		r.drain()
-		r.g.put("a", map[string]any{"accountEnabled": true})
-		r.pull()
+		r.change(map[string]any{"accountEnabled": true})
 		r.drain()
 		if g := r.g.guests()[guest]; g.Attributes["accountEnabled"] != true {
 			t.Errorf("source enabled again, guest %v: want enabled", g.Attributes)
@@ -118,18 +112,13 @@ func TestGalsyncEnablesWhatItDisabled(t *testing.T) {
 	})
 	t.Run("retired", func(t *testing.T) {
 		r := newRig(t, testTopology(galsync.DeprovisionDisable, galsync.Threshold{}))
-		r.seed(1)
-		r.pull()
-		r.drain()
-		guest := r.link("a").TargetUserID
-		r.g.put("a", map[string]any{"accountEnabled": false})
-		r.pull()
+		guest := r.syncOne()
+		r.change(map[string]any{"accountEnabled": false})
 		r.drain()
 		if l := r.link("a"); l.State != galsync.LinkDisabled {
 			t.Fatalf("link = %s, want disabled", l.State)
 		}
-		r.g.put("a", map[string]any{"accountEnabled": true})
-		r.pull()
+		r.change(map[string]any{"accountEnabled": true})
 		r.drain()
 		if g := r.g.guests()[guest]; g.Attributes["accountEnabled"] != true || r.link("a").State != galsync.LinkActive {
 			t.Errorf("user back in scope, guest %v, link %s: want enabled, active", g.Attributes, r.link("a").State)

@@ -30,8 +30,7 @@ func TestWorkUnderAClaimEndsBeforeTheClaimExpires(t *testing.T) {
 		{"update", func(r *rig) (time.Time, error) {
 			r.g.stall = false
 			r.drain()
-			r.g.put("a", map[string]any{"jobTitle": "Lead"})
-			r.pull()
+			r.change(map[string]any{"jobTitle": "Lead"})
 			r.g.stall = true
 			start := time.Now()
 			_, err := r.upd.Handle(context.Background(), r.takeOne(galsync.QueueUpdates), "t")
@@ -40,8 +39,7 @@ func TestWorkUnderAClaimEndsBeforeTheClaimExpires(t *testing.T) {
 		{"disable", func(r *rig) (time.Time, error) {
 			r.g.stall = false
 			r.drain()
-			r.g.put("a", map[string]any{"accountEnabled": false})
-			r.pull()
+			r.change(map[string]any{"accountEnabled": false})
 			r.g.stall = true
 			start := time.Now()
 			_, err := r.upd.Handle(context.Background(), r.takeOne(galsync.QueueUpdates), "t")

@@ -81,7 +81,7 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		link = galsync.Link{Direction: d.Name, SourceUserID: item.SourceUserID, CreatedAt: w.Now()}
 	}
 	if why, stale := retiredSince(link, item); stale {
-		return w.done(ctx, item, link, galsync.ActionSkip, galsync.OutcomeNoChange, why, nil)
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange, why, nil)
 	}
 	newer := item.Seq > link.SourceSeq
 	link.Observe(item.Seq, item.Source)
@@ -101,12 +101,12 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		return Outcome{}, err
 	}
 	if source == nil {
-		return w.done(ctx, item, link, galsync.ActionSkip, galsync.OutcomeSkipped, "the source user no longer exists", nil)
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, "the source user no longer exists", nil)
 	}
 	if in, why := d.Rules.InScope(galsync.SourceUser{ID: item.SourceUserID, Attributes: source}); !in {
 		// Scope changed since the pull decided: the next pull retires or
 		// skips the user, under the accidental-deletion threshold.
-		return w.done(ctx, item, link, galsync.ActionSkip, galsync.OutcomeSkipped, "out of scope now: "+why, nil)
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, "out of scope now: "+why, nil)
 	}
 	addr := d.Rules.InviteAddress(source)
 	prev := link
@@ -125,7 +125,7 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 	var refused *conversionRefused
 	if errors.As(err, &refused) {
 		metricsOr(w.Metrics).Conflict(ctx, d.Name, "member cannot be converted")
-		return w.conflictWith(ctx, item, link, prev, refused.member, refused.reason)
+		return w.journal().conflict(ctx, item, link, prev, refused.member.ID, refused.reason)
 	}
 	if err != nil {
 		w.release(ctx, d, link, prev)
@@ -133,7 +133,7 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 	}
 	if action == galsync.ActionConflict {
 		metricsOr(w.Metrics).Conflict(ctx, d.Name, "member holds the address")
-		return w.conflictWith(ctx, item, link, prev, target, memberConflictReason(d, addr))
+		return w.journal().conflict(ctx, item, link, prev, target.ID, memberConflictReason(d, addr))
 	}
 	if action == galsync.ActionInvite || action == galsync.ActionConvert {
 		metricsOr(w.Metrics).Invitation(ctx, d.Name)
@@ -159,7 +159,7 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 	if link, err = w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("invite worker: record link: %w", err)
 	}
-	if _, err := w.done(ctx, item, link, action, galsync.OutcomeSuccess, "", nil); err != nil {
+	if _, err := w.journal().done(ctx, item, link.TargetUserID, action, galsync.OutcomeSuccess, "", nil); err != nil {
 		return Outcome{}, err
 	}
 	out := w.handOn(ctx, item, link, notBefore, action+":"+target.ID)
@@ -192,27 +192,6 @@ func (w *Inviter) release(ctx context.Context, d *Direction, claimed, prev galsy
 		w.Logger.Warn("invite worker: could not release the claim after a failure; it expires on its own",
 			"direction", d.Name, "sourceUser", claimed.SourceUserID, "err", err)
 	}
-}
-
-// conflictWith records that the target holds the address as a user
-// galsync will not (or cannot) take over: once, as a state of the link,
-// not as a failure, with the reason.
-func (w *Inviter) conflictWith(ctx context.Context, item galsync.WorkItem, link, prev galsync.Link, member galsync.TargetUser, reason string) (Outcome, error) {
-	same := prev.State == galsync.LinkConflict && prev.Conflict == reason
-	link.State, link.Conflict, link.TargetUserID, link.UpdatedAt = galsync.LinkConflict, reason, "", w.Now()
-	link.ClearClaim()
-	if _, err := w.Store.PutLink(ctx, link); err != nil {
-		return Outcome{}, fmt.Errorf("invite worker: record conflict: %w", err)
-	}
-	if same {
-		return Outcome{Action: galsync.ActionSkip, Reason: "conflict unchanged"}, nil
-	}
-	e := galsync.LogEntry{Time: w.Now(), Direction: item.Direction, SourceUserID: item.SourceUserID, TargetUserID: member.ID,
-		Action: galsync.ActionConflict, Outcome: galsync.OutcomeSkipped, Reason: reason, Seq: item.Seq}
-	if err := w.Store.AppendLog(ctx, e); err != nil {
-		return Outcome{}, fmt.Errorf("invite worker: log: %w", err)
-	}
-	return Outcome{Action: galsync.ActionConflict, Reason: reason}, nil
 }
 
 // conflictReason says what a conflict with a target member is and what to
@@ -254,13 +233,8 @@ func (w *Inviter) joinOrInvite(ctx context.Context, d *Direction, addr string, s
 	return guest, galsync.ActionInvite, nil
 }
 
-func (w *Inviter) done(ctx context.Context, item galsync.WorkItem, link galsync.Link, action, outcome, reason string, attrs []string) (Outcome, error) {
-	err := w.Store.AppendLog(ctx, galsync.LogEntry{Time: w.Now(), Direction: item.Direction, SourceUserID: item.SourceUserID,
-		TargetUserID: link.TargetUserID, Action: action, Outcome: outcome, Reason: reason, Attributes: attrs, Seq: item.Seq})
-	if err != nil {
-		return Outcome{}, fmt.Errorf("invite worker: log: %w", err)
-	}
-	return Outcome{Action: action, Reason: reason}, nil
+func (w *Inviter) journal() journal {
+	return journal{worker: "invite worker", store: w.Store, now: w.Now}
 }
 
 func (w *Inviter) claimTTL() time.Duration { return orDefault(w.ClaimTTL, DefaultClaimTTL) }

@@ -34,9 +34,7 @@ func TestJoinFindsB2BUsersWithoutEXTInTheirUPN(t *testing.T) {
 				b2b.ID, b2b.UserPrincipalName = "b2b-1", "ada@tgt.onmicrosoft.com"
 				b2b.Attributes = map[string]any{"otherMails": []string{"a@src.example"}, "displayName": "Ada", "accountEnabled": true}
 				r.g.target[b2b.ID] = &b2b
-				r.seed(1)
-				r.pull()
-				r.drain()
+				r.syncOne()
 				if l := r.link("a"); l.TargetUserID != "b2b-1" || l.State != galsync.LinkActive {
 					t.Fatalf("link = %+v, want joined to b2b-1", l)
 				}

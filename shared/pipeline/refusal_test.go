@@ -21,9 +21,7 @@ var errDenied = graphErr(403, "Authorization_RequestDenied", "Insufficient privi
 // writes them.
 func TestForbiddenPatchIsParkedNotRefused(t *testing.T) {
 	r := newRig(t, testTopology(galsync.DeprovisionDisable, galsync.Threshold{}))
-	r.seed(1)
-	r.pull()
-	r.drain()
+	r.syncOne()
 	r.g.put("a", map[string]any{"jobTitle": "Lead", "city": "Bergen"})
 	r.g.deny["jobTitle"], r.g.deny["city"] = errDenied, errDenied
 	r.pull()
@@ -162,9 +160,7 @@ func TestRefusalRecordedWithoutTheValue(t *testing.T) {
 	r := newRig(t, testTopology(galsync.DeprovisionDisable, galsync.Threshold{}))
 	r.g.deny["jobTitle"] = galsync.Refused("jobTitle", graphErr(400, "Request_BadRequest",
 		"Invalid value 'Engineer' specified for property 'jobTitle' of resource 'User'."))
-	r.seed(1)
-	r.pull()
-	r.drain()
+	r.syncOne()
 	const want = "Request_BadRequest: Invalid value '…' specified for property 'jobTitle' of resource 'User'."
 	if got := r.link("a").Refused["jobTitle"].Message; got != want {
 		t.Errorf("link refusal = %q, want %q", got, want)

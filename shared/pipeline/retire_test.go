@@ -30,6 +30,22 @@ func (r *rig) takeOne(q string) galsync.WorkItem {
 	return item
 }
 
+// syncOne syncs one user, a, and returns its guest.
+func (r *rig) syncOne() string {
+	r.t.Helper()
+	r.seed(1)
+	r.pull()
+	r.drain()
+	return r.link("a").TargetUserID
+}
+
+// change changes user a in the source and pulls the change.
+func (r *rig) change(attrs map[string]any) {
+	r.t.Helper()
+	r.g.put("a", attrs)
+	r.pull()
+}
+
 // retiredAfterAFailedChange syncs user a, fails its next change (seq 2)
 // with a transient error, then disables a in the source (seq 3) and lets
 // the workers retire its guest. It returns the failed item, which a
@@ -37,9 +53,7 @@ func (r *rig) takeOne(q string) galsync.WorkItem {
 func retiredAfterAFailedChange(t *testing.T, policy string) (*rig, galsync.WorkItem, galsync.Link) {
 	t.Helper()
 	r := newRig(t, testTopology(policy, galsync.Threshold{}))
-	r.seed(1)
-	r.pull()
-	r.drain()
+	r.syncOne()
 	synced := r.link("a")
 	ctx := context.Background()
 
@@ -51,8 +65,7 @@ func retiredAfterAFailedChange(t *testing.T, policy string) (*rig, galsync.WorkI
 		t.Fatal("the injected 503 did not fail the change")
 	}
 
-	r.g.put("a", map[string]any{"accountEnabled": false})
-	r.pull()
+	r.change(map[string]any{"accountEnabled": false})
 	r.drain()
 	if l := r.link("a"); change.Seq <= synced.SourceSeq || l.SourceSeq <= change.Seq || l.Live() || l.RetiredSeq != l.SourceSeq {
 		t.Fatalf("seqs: synced %d, change %d; link after retirement %+v", synced.SourceSeq, change.Seq, l)
@@ -138,8 +151,7 @@ func TestNewerObservationBringsARetiredGuestBack(t *testing.T) {
 	for _, policy := range []string{galsync.DeprovisionDisable, galsync.DeprovisionDelete} {
 		t.Run(policy, func(t *testing.T) {
 			r, _, synced := retiredAfterAFailedChange(t, policy)
-			r.g.put("a", map[string]any{"accountEnabled": true})
-			r.pull()
+			r.change(map[string]any{"accountEnabled": true})
 			r.drain()
 			l := r.link("a")
 			if l.State != galsync.LinkActive {
@@ -164,9 +176,7 @@ func TestDeprovisionWithoutAGuestRecordsTheRetirement(t *testing.T) {
 	r := newRig(t, testTopology(galsync.DeprovisionDisable, galsync.Threshold{}))
 	r.g.target["member-1"] = &galsync.TargetUser{ID: "member-1", UserType: "Member",
 		Attributes: map[string]any{"mail": "a@src.example", "accountEnabled": true}}
-	r.seed(1)
-	r.pull()
-	r.drain()
+	r.syncOne()
 	l := r.link("a")
 	if l.State != galsync.LinkConflict {
 		t.Fatalf("link = %+v, want a conflict", l)
@@ -195,12 +205,8 @@ func TestDeprovisionWithoutAGuestRecordsTheRetirement(t *testing.T) {
 // disables the guest rather than taking it for done.
 func TestFailedDisableIsRetried(t *testing.T) {
 	r := newRig(t, testTopology(galsync.DeprovisionDisable, galsync.Threshold{}))
-	r.seed(1)
-	r.pull()
-	r.drain()
-	guest := r.link("a").TargetUserID
-	r.g.put("a", map[string]any{"accountEnabled": false})
-	r.pull()
+	guest := r.syncOne()
+	r.change(map[string]any{"accountEnabled": false})
 	item := r.takeOne(galsync.QueueUpdates)
 	r.g.patchErrs = []error{galsync.RetryAfter(errors.New("fake: 503 serviceUnavailable"), 0)}
 	ctx := context.Background()
@@ -249,13 +255,10 @@ func (c *conflictCounter) PutLink(ctx context.Context, l galsync.Link) (galsync.
 // stale copy that loses on its ETag.
 func TestGuestGoneBeforeThePatchIsHandedOnAtOnce(t *testing.T) {
 	r := newRig(t, testTopology(galsync.DeprovisionDisable, galsync.Threshold{}))
-	r.seed(1)
-	r.pull()
-	r.drain()
+	r.syncOne()
 	store := &conflictCounter{LinkStore: r.db}
 	r.upd.Store, r.upd.Graph, r.upd.ReplicationGrace = store, vanishingGuest{r.g}, time.Nanosecond
-	r.g.put("a", map[string]any{"jobTitle": "Lead"})
-	r.pull()
+	r.change(map[string]any{"jobTitle": "Lead"})
 	reads := r.g.reads
 	out, err := r.upd.Handle(context.Background(), r.takeOne(galsync.QueueUpdates), "t")
 	if err != nil || out.HandOff == nil || out.HandOff.Queue != galsync.QueueInvites {

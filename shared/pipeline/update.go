@@ -78,7 +78,7 @@ func (w *Updater) try(ctx context.Context, d *Direction, item galsync.WorkItem) 
 	link, err := w.Store.GetLink(ctx, d.Name, item.SourceUserID)
 	if errors.Is(err, galsync.ErrNotFound) {
 		if item.Kind == galsync.WorkDeprovision {
-			return w.done(ctx, item, "", galsync.ActionSkip, galsync.OutcomeSkipped, syncplan.ReasonRemovedOnly, nil)
+			return w.journal().done(ctx, item, "", galsync.ActionSkip, galsync.OutcomeSkipped, syncplan.ReasonRemovedOnly, nil)
 		}
 		return w.toInviter(item, galsync.Link{}, "no guest yet", "nolink"), nil
 	}
@@ -89,11 +89,11 @@ func (w *Updater) try(ctx context.Context, d *Direction, item galsync.WorkItem) 
 		return Outcome{}, galsync.RetryAfter(fmt.Errorf("update worker: %w", errClaimHeld), 2*time.Second)
 	}
 	if why, stale := retiredSince(link, item); stale {
-		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange, why, nil)
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange, why, nil)
 	}
 	if item.Kind == galsync.WorkDeprovision {
 		if item.Seq < link.SourceSeq {
-			return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
+			return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
 				fmt.Sprintf("stale: the user was seen again (seq %d) after this deprovision (seq %d)", link.SourceSeq, item.Seq), nil)
 		}
 		return w.deprovision(ctx, d, link, item)
@@ -104,7 +104,7 @@ func (w *Updater) try(ctx context.Context, d *Direction, item galsync.WorkItem) 
 	}
 	fp := d.Rules.Fingerprint()
 	if item.Kind == galsync.WorkUpsert && item.Seq < link.ReconciledSeq && link.ReconciledConfig == fp {
-		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
 			fmt.Sprintf("stale: seq %d is older than the reconciled seq %d", item.Seq, link.ReconciledSeq), nil)
 	}
 	return w.reconcile(ctx, d, link, item)
@@ -117,12 +117,12 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 		return Outcome{}, err
 	}
 	if source == nil {
-		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped,
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped,
 			"the source user no longer exists; the next pull retires the guest", nil)
 	}
 	link.Source = source
 	if in, why := d.Rules.InScope(galsync.SourceUser{ID: link.SourceUserID, Attributes: source}); !in {
-		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped,
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped,
 			"out of scope now ("+why+"); the next pull retires the guest", nil)
 	}
 	target, err := w.Graph.GetGuest(ctx, d.Target.Name, link.TargetUserID, d.Rules.TargetSelect())
@@ -137,7 +137,7 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 		// answered with a member holding the address, or a guest turned
 		// member in the target): galsync does not take members over.
 		metricsOr(w.Metrics).Conflict(ctx, d.Name, "member holds the address")
-		return w.memberConflict(ctx, link, item, target)
+		return w.journal().conflict(ctx, item, link, link, target.ID, conflictReason)
 	}
 	plan := planReconcile(d, link, target, source)
 	mgr, err := w.planManager(ctx, d, link, source)
@@ -404,21 +404,6 @@ const reasonDisabledInTarget = "the guest was disabled in the target tenant, not
 	"e.g. a compromised account): galsync leaves it disabled and keeps its other attributes current. " +
 	"Enable it in the target tenant once the block may be lifted"
 
-// memberConflict records that the link names a member, once.
-func (w *Updater) memberConflict(ctx context.Context, link galsync.Link, item galsync.WorkItem, member galsync.TargetUser) (Outcome, error) {
-	reason := conflictReason
-	same := link.State == galsync.LinkConflict && link.Conflict == reason
-	link.State, link.Conflict, link.TargetUserID, link.UpdatedAt = galsync.LinkConflict, reason, "", w.Now()
-	link.ClearClaim()
-	if _, err := w.Store.PutLink(ctx, link); err != nil {
-		return Outcome{}, fmt.Errorf("update worker: record conflict: %w", err)
-	}
-	if same {
-		return Outcome{Action: galsync.ActionSkip, Reason: "conflict unchanged"}, nil
-	}
-	return w.done(ctx, item, member.ID, galsync.ActionConflict, galsync.OutcomeSkipped, reason, nil)
-}
-
 // missing handles a guest Graph does not know: not yet replicated if it
 // was invited moments ago (try again later), else deleted in the target
 // (invite again).
@@ -463,7 +448,7 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 		if err := w.announceRetired(ctx, d, link); err != nil {
 			return Outcome{}, err
 		}
-		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, why, nil)
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, why, nil)
 	}
 	claimed, err := w.claim(ctx, link, item)
 	if err != nil {
@@ -500,7 +485,7 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 	if !wrote {
 		outcome = galsync.OutcomeNoChange
 	}
-	return w.done(ctx, item, link.TargetUserID, action, outcome, item.Reason, nil)
+	return w.journal().done(ctx, item, link.TargetUserID, action, outcome, item.Reason, nil)
 }
 
 // recordRetirement records that the user left scope at item's seq where
@@ -592,11 +577,6 @@ func (w *Updater) grace() time.Duration {
 
 func (w *Updater) wait() time.Duration { return orDefault(w.ReplicationWait, DefaultReplicationWait) }
 
-func (w *Updater) done(ctx context.Context, item galsync.WorkItem, target, action, outcome, reason string, attrs []string) (Outcome, error) {
-	err := w.Store.AppendLog(ctx, galsync.LogEntry{Time: w.Now(), Direction: item.Direction, SourceUserID: item.SourceUserID,
-		TargetUserID: target, Action: action, Outcome: outcome, Reason: reason, Attributes: attrs, Seq: item.Seq})
-	if err != nil {
-		return Outcome{}, fmt.Errorf("update worker: log: %w", err)
-	}
-	return Outcome{Action: action, Reason: reason, Attributes: attrs}, nil
+func (w *Updater) journal() journal {
+	return journal{worker: "update worker", store: w.Store, now: w.Now}
 }

@@ -61,3 +61,38 @@ func retiredSince(link galsync.Link, item galsync.WorkItem) (string, bool) {
 	return fmt.Sprintf("stale: the user left scope at seq %d and its guest was retired (%s); this item (seq %d) is older, "+
 		"and only a newer observation in scope brings the guest back", link.RetiredSeq, link.State, item.Seq), true
 }
+
+// journal is how the invite and update workers record what they did: the
+// provisioning log, the clock, and the worker's name for errors.
+type journal struct {
+	worker string
+	store  LinkStore
+	now    galsync.Clock
+}
+
+// done logs what was done with item (to the target user, if any) and says
+// it.
+func (j journal) done(ctx context.Context, item galsync.WorkItem, target, action, outcome, reason string, attrs []string) (Outcome, error) {
+	err := j.store.AppendLog(ctx, galsync.LogEntry{Time: j.now(), Direction: item.Direction, SourceUserID: item.SourceUserID,
+		TargetUserID: target, Action: action, Outcome: outcome, Reason: reason, Attributes: attrs, Seq: item.Seq})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("%s: log: %w", j.worker, err)
+	}
+	return Outcome{Action: action, Reason: reason, Attributes: attrs}, nil
+}
+
+// conflict records on link that the target holds the user's address as a
+// user galsync will not or cannot take over (member, its id): a state of
+// the link, not a failure, logged once. was is the link as it stood before
+// this item, whose conflict, if the same, is not logged again.
+func (j journal) conflict(ctx context.Context, item galsync.WorkItem, link, was galsync.Link, member, reason string) (Outcome, error) {
+	link.State, link.Conflict, link.TargetUserID, link.UpdatedAt = galsync.LinkConflict, reason, "", j.now()
+	link.ClearClaim()
+	if _, err := j.store.PutLink(ctx, link); err != nil {
+		return Outcome{}, fmt.Errorf("%s: record conflict: %w", j.worker, err)
+	}
+	if was.State == galsync.LinkConflict && was.Conflict == reason {
+		return Outcome{Action: galsync.ActionSkip, Reason: "conflict unchanged"}, nil
+	}
+	return j.done(ctx, item, member, galsync.ActionConflict, galsync.OutcomeSkipped, reason, nil)
+}
