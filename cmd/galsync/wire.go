@@ -232,7 +232,7 @@ func newHTTPClient(caFile string) (*http.Client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
+	return &http.Client{Transport: tr, Timeout: config.GraphAttemptTimeout}, nil
 }
 
 func newGraph(t galsync.Topology, s config.Settings, home galsync.Cloud, getenv func(string) string, hc *http.Client, logger *slog.Logger, metrics *telemetry.Metrics) (*graph.Client, error) {

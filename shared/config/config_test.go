@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/syncplan"
@@ -234,5 +235,35 @@ func TestGovernmentPairIsOneCloud(t *testing.T) {
 	}
 	if got := rules.InviteAddress(u.Attributes); got != "ada@contoso.onmicrosoft.us" {
 		t.Errorf("commercial → GCC High invites %q, want the UPN", got)
+	}
+}
+
+// The claim TTL leaves the work under a claim room for one Graph call
+// (budget wait plus one attempt) before its margin, and defaults to 5m.
+func TestInviteClaimTTL(t *testing.T) {
+	t.Setenv("GALSYNC_TOPOLOGY_FILE", "/tmp/t.json")
+	s, err := LoadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.InviteClaimTTL != 5*time.Minute || s.InviteClaimTTL < MinClaimTTL(s.GraphMaxWait) {
+		t.Errorf("default claim TTL %s, shortest allowed %s", s.InviteClaimTTL, MinClaimTTL(s.GraphMaxWait))
+	}
+	for _, tc := range []struct {
+		ttl, maxWait string
+		ok           bool
+	}{
+		{"2m", "2s", true},
+		{"119s", "2s", false},
+		{"2m", "1m", false}, // 1m wait + 60s attempt + 30s margin = 2m30s
+		{"150s", "1m", true},
+		{"5m", "5m", false},
+	} {
+		t.Setenv("GALSYNC_INVITE_CLAIM_TTL", tc.ttl)
+		t.Setenv("GALSYNC_GRAPH_MAX_WAIT", tc.maxWait)
+		_, err := LoadSettings()
+		if got := err == nil; got != tc.ok || !tc.ok && !strings.Contains(err.Error(), "GALSYNC_INVITE_CLAIM_TTL: must be at least") {
+			t.Errorf("TTL %s with max wait %s: %v, want ok %t", tc.ttl, tc.maxWait, err, tc.ok)
+		}
 	}
 }

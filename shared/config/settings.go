@@ -12,6 +12,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/pace"
 )
 
@@ -45,8 +46,18 @@ type Settings struct {
 	// PullCoalesceWindow: pull requests for one direction within this window
 	// share a message id, so duplicate detection folds them into one.
 	PullCoalesceWindow time.Duration `envconfig:"PULL_COALESCE_WINDOW" default:"30s"`
-	// InviteClaimTTL: how long an invite in progress holds off others.
-	InviteClaimTTL time.Duration `envconfig:"INVITE_CLAIM_TTL" default:"2m"`
+	// InviteClaimTTL: how long a worker's claim on a user (an invitation,
+	// or a write to its guest) or on a mirrored group holds off other
+	// workers; past it the claim is taken over (its worker died). The
+	// worker stops its Graph calls galsync.ClaimMargin (30 s) before the
+	// claim expires, so it must leave room for at least one call: a wait
+	// of up to GRAPH_MAX_WAIT for the tenant's budget plus one attempt of
+	// up to GraphAttemptTimeout (MinClaimTTL, at least 2m). The default,
+	// 5m, leaves 4.5 minutes: several calls, or one that kiota retries
+	// through Retry-After waits (up to 180 s). A call cut off by the claim
+	// is retried later; a longer TTL only delays the takeover after a
+	// crash.
+	InviteClaimTTL time.Duration `envconfig:"INVITE_CLAIM_TTL" default:"5m"`
 	// LogRetention: provisioning log entries older than this are pruned.
 	LogRetention time.Duration `envconfig:"LOG_RETENTION" default:"720h"`
 
@@ -121,6 +132,17 @@ type Settings struct {
 
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
+}
+
+// GraphAttemptTimeout bounds one HTTP attempt of a Graph call, answer
+// included (the Graph client's retries and their waits come on top).
+const GraphAttemptTimeout = 60 * time.Second
+
+// MinClaimTTL is the shortest GALSYNC_INVITE_CLAIM_TTL that leaves the
+// work under a claim room for one Graph call: a budget wait of up to
+// maxWait and one attempt, before the claim's margin; and never under 2m.
+func MinClaimTTL(maxWait time.Duration) time.Duration {
+	return max(2*time.Minute, maxWait+GraphAttemptTimeout+galsync.ClaimMargin)
 }
 
 // maxWriterInstances bounds GALSYNC_MAX_INSTANCES: Flex Consumption's
@@ -208,6 +230,11 @@ func (s Settings) Validate() error {
 		if d.v <= 0 {
 			bad(d.name, "must be a positive duration such as 30s or 5m, got %s", d.v)
 		}
+	}
+	if least := MinClaimTTL(s.GraphMaxWait); s.InviteClaimTTL > 0 && s.InviteClaimTTL < least {
+		bad("INVITE_CLAIM_TTL", "must be at least %s, got %s: work under a claim stops %s before it expires and needs room for "+
+			"GALSYNC_GRAPH_MAX_WAIT (%s) plus one Graph attempt (%s), or a second worker takes over a live claim",
+			least, s.InviteClaimTTL, galsync.ClaimMargin, s.GraphMaxWait, GraphAttemptTimeout)
 	}
 	if s.NotifyCoalesceWindow > maxNotifyCoalesceWindow {
 		bad("NOTIFY_COALESCE_WINDOW", "must be at most %s (it is added to every notification's latency), got %s", maxNotifyCoalesceWindow, s.NotifyCoalesceWindow)

@@ -70,6 +70,13 @@ type Link struct {
 	ReconciledSeq    int64     `json:"reconciledSeq,omitempty"`
 	ReconciledConfig string    `json:"reconciledConfig,omitempty"`
 	ReconciledAt     time.Time `json:"reconciledAt,omitzero"`
+	// RetiredSeq is the sequence number of the observation that took the
+	// source user out of scope (deleted, left the scope, not seen in a
+	// full round), recorded when the update worker retired the guest: work
+	// observed no later than it (a scheduled retry, a replay) is stale and
+	// changes nothing. Only a newer observation in scope brings the guest
+	// back (re-enabled, or invited again).
+	RetiredSeq int64 `json:"retiredSeq,omitempty"`
 	// InvitedAt is when galsync invited (or converted) the guest: Graph may
 	// not show a user that new for a while (replication), so a 404 then is
 	// not a deletion.
@@ -80,6 +87,15 @@ type Link struct {
 	Refused map[string]Refusal `json:"refused,omitempty"`
 	// Conflict explains a LinkConflict.
 	Conflict string `json:"conflict,omitempty"`
+	// DisabledByGalsync: galsync itself disabled the guest (mirroring a
+	// disabled source account, or retiring it), so galsync enables it
+	// again when its source user is enabled or back in scope. A guest
+	// found disabled that galsync did not disable is the target tenant's
+	// block (a compromised account, say): galsync leaves accountEnabled
+	// alone and records when it found it in DisabledInTargetAt, for an
+	// operator; it is cleared once the guest is seen enabled again.
+	DisabledByGalsync  bool      `json:"disabledByGalsync,omitempty"`
+	DisabledInTargetAt time.Time `json:"disabledInTargetAt,omitzero"`
 	// ConvertedAt: the guest was a member of the target that galsync
 	// converted to an external user in place (existingMembers convert).
 	ConvertedAt time.Time `json:"convertedAt,omitzero"`
@@ -108,6 +124,12 @@ type Refusal struct {
 	Message     string    `json:"message"`
 	At          time.Time `json:"at"`
 }
+
+// ClaimMargin is how long before a claim may be taken over (ClaimedAt
+// plus the claim TTL) the worker holding it stops writing to Graph: a call
+// cut off at that deadline has landed or failed before another worker may
+// claim the record and write in its turn.
+const ClaimMargin = 30 * time.Second
 
 // ClearClaim ends a worker's claim on the link (its write is done, or
 // given up).
@@ -229,6 +251,9 @@ type Attention struct {
 	// place; ManagersPending the guests waiting for their manager's guest.
 	Converted       int `json:"converted,omitempty"`
 	ManagersPending int `json:"managersPending,omitempty"`
+	// DisabledInTarget counts the linked guests the target tenant disabled
+	// (not galsync), which galsync leaves disabled.
+	DisabledInTarget int `json:"disabledInTarget,omitempty"`
 }
 
 // RefusedAttribute counts the users one attribute is refused for.
@@ -280,9 +305,12 @@ const (
 	// place; ActionManager: a guest's manager reference was written or
 	// removed; ActionGroup: a mirrored group was made, or a guest added to
 	// or removed from one (Reason says which).
-	ActionConvert   = "convert"
-	ActionManager   = "manager"
-	ActionGroup     = "group"
+	ActionConvert = "convert"
+	ActionManager = "manager"
+	ActionGroup   = "group"
+	// ActionBlocked: the guest was found disabled in the target by someone
+	// other than galsync; galsync leaves it disabled (Link.DisabledInTargetAt).
+	ActionBlocked   = "blocked"
 	ActionPark      = "park"
 	ActionSweep     = "sweep"
 	OutcomeSuccess  = "success"
