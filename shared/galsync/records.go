@@ -125,11 +125,14 @@ type Refusal struct {
 	At          time.Time `json:"at"`
 }
 
-// ClaimMargin is how long before a claim may be taken over (ClaimedAt
-// plus the claim TTL) the worker holding it stops writing to Graph: a call
-// cut off at that deadline has landed or failed before another worker may
-// claim the record and write in its turn.
-const ClaimMargin = 30 * time.Second
+// ClaimMargin is how long before a claim of the given TTL may be taken
+// over (ClaimedAt plus the TTL) the worker holding it stops writing to
+// Graph: a call cut off at that deadline has landed or failed before
+// another worker may claim the record and write in its turn. 30 s, or a
+// quarter of a TTL under 2 minutes.
+func ClaimMargin(ttl time.Duration) time.Duration {
+	return min(30*time.Second, ttl/4)
+}
 
 // ClearClaim ends a worker's claim on the link (its write is done, or
 // given up).

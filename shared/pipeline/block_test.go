@@ -54,6 +54,23 @@ func TestTargetAdminBlockIsKept(t *testing.T) {
 	if g := r.g.guests()[guest]; g.Attributes["accountEnabled"] != false {
 		t.Fatalf("the sweep enabled a guest the target disabled: %v", g.Attributes)
 	}
+	// The sweep found the block on its own (no source change) and had it
+	// recorded; the next sweep counts it for the status page and sends
+	// nothing more.
+	if l := r.link("a"); l.DisabledInTargetAt.IsZero() {
+		t.Fatalf("the sweep did not have the block recorded: %+v", l)
+	}
+	before := len(r.peekAll(galsync.QueueUpdates)) + len(r.peekAll(galsync.QueueInvites))
+	if res := r.sweep(); res.Drifted != 0 {
+		t.Errorf("second sweep: %d drifted, want 0 (the block is recorded)", res.Drifted)
+	}
+	if after := len(r.peekAll(galsync.QueueUpdates)) + len(r.peekAll(galsync.QueueInvites)); after != before {
+		t.Errorf("second sweep queued %d items, want 0", after-before)
+	}
+	if st, err := r.db.GetDirectionState(context.Background(), "src-to-tgt"); err != nil || st.Attention == nil || st.Attention.DisabledInTarget != 1 {
+		t.Errorf("attention after the second sweep = %+v (%v), want 1 guest disabled in the target", st.Attention, err)
+	}
+	r.drain()
 	r.change(map[string]any{"jobTitle": "Lead"})
 	r.drain()
 	g := r.g.guests()[guest]

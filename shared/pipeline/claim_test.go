@@ -10,7 +10,7 @@ import (
 	"github.com/galsync/galsync/shared/galsync"
 )
 
-// The Graph work done under a claim ends galsync.ClaimMargin before the
+// The Graph work done under a claim ends galsync.ClaimMargin(ttl) before the
 // claim may be taken over, however long the Graph client would keep
 // trying: a worker never writes after its claim expired, and the work is
 // retried later. In a synctest bubble, so the stalled calls' deadlines
@@ -63,8 +63,8 @@ func TestWorkUnderAClaimEndsBeforeTheClaimExpires(t *testing.T) {
 				}
 				// start is a little before the claim: the store's writes
 				// take the bubble's time too (bbolt batches them).
-				if cut := r.g.stalledUntil[0].Sub(start); cut > ttl-galsync.ClaimMargin+time.Second || cut < ttl/2 {
-					t.Errorf("the Graph call was cut off %s after the claim, want at its %s less the %s margin", cut, ttl, galsync.ClaimMargin)
+				if cut := r.g.stalledUntil[0].Sub(start); cut > ttl-galsync.ClaimMargin(ttl)+time.Second || cut < ttl/2 {
+					t.Errorf("the Graph call was cut off %s after the claim, want at its %s less the %s margin", cut, ttl, galsync.ClaimMargin(ttl))
 				}
 				l := r.link("a")
 				if !l.ClaimedAt.IsZero() || l.State == galsync.LinkInviting {

@@ -210,7 +210,9 @@ func (s *Sweeper) comparePage(ctx context.Context, d *Direction, index map[strin
 				continue // the pull retires it
 			}
 			p := planReconcile(d, link, u, link.Source)
-			if len(p.changes) == 0 && !p.addressList {
+			// A guest the target disabled is sent once, for the update
+			// worker to record it (Link.DisabledInTargetAt) and report it.
+			if len(p.changes) == 0 && !p.addressList && (!p.blocked || !link.DisabledInTargetAt.IsZero()) {
 				settled = append(settled, link)
 				continue
 			}
@@ -318,6 +320,9 @@ func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, round strin
 		}
 		if l.ManagerPending != "" && l.State == galsync.LinkActive {
 			att.ManagersPending++
+		}
+		if !l.DisabledInTargetAt.IsZero() && l.State == galsync.LinkActive {
+			att.DisabledInTarget++
 		}
 		for attr, r := range l.Refused {
 			ra := att.Refused[attr]

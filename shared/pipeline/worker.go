@@ -30,14 +30,14 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // underClaim bounds the Graph work done under a claim taken at claimedAt:
-// it must end galsync.ClaimMargin before the claim may be taken over, so a
+// it must end galsync.ClaimMargin(ttl) before the claim may be taken over, so a
 // worker never writes after its claim expired. The Graph client alone can
 // take longer than a claim lasts (kiota waits up to 180 s of Retry-After
 // over up to 10 attempts of up to 60 s each, besides the wait for the
 // tenant's budget); at the deadline its call is cancelled, and the work
 // is retried later like any transient failure.
 func underClaim(ctx context.Context, claimedAt, now time.Time, ttl time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, claimedAt.Add(ttl-galsync.ClaimMargin).Sub(now))
+	return context.WithTimeout(ctx, claimedAt.Add(ttl-galsync.ClaimMargin(ttl)).Sub(now))
 }
 
 // outOfClaim explains a Graph call cut off by its claim's deadline (a
@@ -47,7 +47,7 @@ func outOfClaim(claimCtx context.Context, err error) error {
 		return err
 	}
 	return galsync.RetryAfter(fmt.Errorf("the claim's time ran out before Graph answered (the claim lasts "+
-		"GALSYNC_INVITE_CLAIM_TTL; writing stops %s before it expires): %w", galsync.ClaimMargin, err), 0)
+		"GALSYNC_INVITE_CLAIM_TTL; writing stops before it expires, by 30 s or a quarter of a shorter TTL): %w", err), 0)
 }
 
 // retiredSince says why item is stale if it was observed no later than the
