@@ -28,6 +28,9 @@ type fakeGraph struct {
 	refuse map[string]bool
 	// patchErrs fail the next PATCHes, one each, in order, writing nothing.
 	patchErrs []error
+	// inviteErrs fail the next invitations, one each, in order, inviting
+	// no one.
+	inviteErrs []error
 	// deny fails every PATCH carrying one of these properties with its
 	// error (a permission the app lacks), writing nothing.
 	deny map[string]error
@@ -232,6 +235,11 @@ func (g *fakeGraph) Invite(ctx context.Context, _ string, inv galsync.Invitation
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if len(g.inviteErrs) > 0 {
+		err := g.inviteErrs[0]
+		g.inviteErrs = g.inviteErrs[1:]
+		return galsync.TargetUser{}, err
+	}
 	if inv.InvitedUserID != "" {
 		// A conversion: the member becomes external in place, userType kept.
 		u, ok := g.target[inv.InvitedUserID]

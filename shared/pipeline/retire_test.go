@@ -271,3 +271,47 @@ func TestGuestGoneBeforeThePatchIsHandedOnAtOnce(t *testing.T) {
 		t.Errorf("link = %+v, want deleted and unclaimed", l)
 	}
 }
+
+// A user whose first invitation failed (a retry is scheduled) and who is
+// then removed from the source gets no guest from that retry: the pull
+// records the retirement on the guestless link, and the retry is stale.
+func TestRetryOfAFailedInvitationAfterTheUserLeft(t *testing.T) {
+	for _, leave := range []string{"deleted", "out of scope"} {
+		t.Run(leave, func(t *testing.T) {
+			r := newRig(t, testTopology(galsync.DeprovisionDisable, galsync.Threshold{}))
+			ctx := context.Background()
+			r.seed(1)
+			r.g.inviteErrs = []error{galsync.RetryAfter(errors.New("fake: 503 serviceUnavailable"), 0)}
+			r.pull()
+			invite := r.takeOne(galsync.QueueInvites)
+			if _, err := r.inv.Handle(ctx, invite, "t"); err == nil {
+				t.Fatal("the injected 503 did not fail the invitation")
+			}
+			if l := r.link("a"); l.HasGuest() || l.SourceSeq != invite.Seq {
+				t.Fatalf("link after the failed invitation: %+v", l)
+			}
+
+			if leave == "deleted" {
+				r.remove("a")
+			} else {
+				r.g.put("a", map[string]any{"accountEnabled": false})
+			}
+			r.pull()
+			r.drain()
+			if l := r.link("a"); l.RetiredSeq <= invite.Seq || l.HasGuest() {
+				t.Fatalf("link after the user left: %+v, want the retirement recorded past seq %d", l, invite.Seq)
+			}
+
+			if _, err := r.inv.Handle(ctx, invite, "t"); err != nil {
+				t.Fatal(err)
+			}
+			r.drain()
+			for _, w := range r.g.writes {
+				t.Errorf("the stale retry wrote to the target: %+v", w)
+			}
+			if es := r.logOf("a", galsync.ActionSkip); len(es) == 0 || !strings.Contains(es[len(es)-1].Reason, "retire") {
+				t.Errorf("log = %+v, want the stale retry logged as skipped for the retirement", es)
+			}
+		})
+	}
+}
