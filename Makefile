@@ -39,8 +39,11 @@ run: build
 	 GALSYNC_DATA_DIR=$(RUN_DIR)/data GALSYNC_DELTA_SCHEDULE="*/15 * * * * *" GALSYNC_LOG_LEVEL=warn \
 	 ./$(BIN) local $(RUN_FLAGS)
 
+# go test ./..., with cmd/galsync's end-to-end tests in TEST_SHARDS
+# processes side by side (scripts/test.sh says why).
+TEST_SHARDS ?= 3
 test: lint chromium
-	$(GO) test -count=1 -timeout 40m ./...
+	GO=$(GO) TEST_SHARDS=$(TEST_SHARDS) scripts/test.sh
 
 # Every core end-to-end scenario on the Azure backends too (Service Bus and
 # Cosmos DB test servers); make test runs them on the embedded backends and

@@ -48,13 +48,18 @@ locals {
       max_delivery_count  = var.max_delivery_count
       default_message_ttl = "P14D"
     }
-    # No function is triggered by it; the same settings as the work queues,
-    # so a replayed or re-parked message keeps its duplicate detection.
+    # No function is triggered by it; the same lock and duplicate settings
+    # as the work queues, so a replayed or re-parked message keeps its
+    # duplicate detection. No TTL: a parked message waits for a person
+    # (invariant 7); left unset, Service Bus's default is TimeSpan.MaxValue
+    # (learn.microsoft.com/dotnet/api/azure.messaging.servicebus.administration.createqueueoptions.defaultmessagetimetolive),
+    # where 14 days would move it to parked's own dead-letter subqueue,
+    # which neither `galsync dlq` nor the status page reads.
     parked = {
       lock_duration       = "PT1M"
       duplicate_window    = "PT1H"
       max_delivery_count  = var.max_delivery_count
-      default_message_ttl = "P14D"
+      default_message_ttl = null
     }
   }
 }

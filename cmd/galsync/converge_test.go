@@ -220,6 +220,22 @@ func TestSweepRepairsDrift(t *testing.T) {
 	}
 	t.Logf("sweep of %d unchanged guests: %d target requests, 0 writes, %s", len(users),
 		len(h.sim.FindRequests(sim.RequestFilter{Tenant: dstTenantID})), time.Since(start).Round(time.Millisecond))
+
+	// The same guests edited again, seconds later: well within the queues'
+	// duplicate-detection window, a third sweep repairs them all the same.
+	for _, u := range users[:20] {
+		if _, err := h.sim.UpdateUser(dstTenantID, guests[strings.ToLower(u.Mail)].ID, map[string]any{"jobTitle": "Edited again"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.sim.ResetRequests()
+	if out, err := h.sweep(); err != nil {
+		t.Fatalf("sweep: %v\n%s", err, out)
+	}
+	if w := h.writes(); len(w["patch"]) != 20 {
+		t.Fatalf("the third sweep wrote %d PATCHes, want 20", len(w["patch"]))
+	}
+	checkConverged(t, h, users)
 }
 
 // Guests invited by hand whose address is only in otherMails, or only in

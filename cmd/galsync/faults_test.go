@@ -244,8 +244,14 @@ func TestCrashAnywhereConverges(t *testing.T) {
 	// Service Bus's default max delivery count: a message in flight at a
 	// kill loses its lock, and that counts as a delivery, as in Service Bus.
 	h.setenv("GALSYNC_MAX_DELIVERY_COUNT", "10")
-	// A killed worker's claims are taken over after this (2 min by default).
-	h.setenv("GALSYNC_INVITE_CLAIM_TTL", "3s")
+	// A killed worker's claims are taken over after the claim TTL (5 min by
+	// default); the final run waits out the claims of the last kill. The
+	// simulator answers in milliseconds, so a Graph attempt is bounded at
+	// 4 s and the budget wait at 1 s, which lets the configuration accept
+	// an 8 s claim (one call's 5 s, then a 2 s margin).
+	h.setenv("GALSYNC_GRAPH_TIMEOUT", "4s")
+	h.setenv("GALSYNC_GRAPH_MAX_WAIT", "1s")
+	h.setenv("GALSYNC_INVITE_CLAIM_TTL", "8s")
 	want := inScope(h.source)
 	start := time.Now()
 	for kill, writes := range []int{30, 300, 700, 1100, 1500} {

@@ -83,7 +83,7 @@ func buildAppChecked(getenv func(string) string, stderr io.Writer, check func(co
 	if err != nil {
 		return nil, usageError{err}
 	}
-	httpClient, err := newHTTPClient(settings.CAFile)
+	httpClient, err := newHTTPClient(settings.CAFile, settings.GraphTimeout)
 	if err != nil {
 		return nil, usageError{err}
 	}
@@ -214,8 +214,8 @@ func newLogger(s config.Settings, w io.Writer) *slog.Logger {
 }
 
 // newHTTPClient trusts the system roots plus, if given, a CA bundle (the
-// tenant simulator's certificate).
-func newHTTPClient(caFile string) (*http.Client, error) {
+// tenant simulator's certificate), with timeout bounding each attempt.
+func newHTTPClient(caFile string, timeout time.Duration) (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	if caFile != "" {
@@ -232,7 +232,7 @@ func newHTTPClient(caFile string) (*http.Client, error) {
 		}
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: tr, Timeout: 60 * time.Second}, nil
+	return &http.Client{Transport: tr, Timeout: timeout}, nil
 }
 
 func newGraph(t galsync.Topology, s config.Settings, home galsync.Cloud, getenv func(string) string, hc *http.Client, logger *slog.Logger, metrics *telemetry.Metrics) (*graph.Client, error) {

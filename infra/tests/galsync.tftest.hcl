@@ -215,6 +215,10 @@ run "flex" {
     }
     error_message = "Queue settings (max delivery count, lock, duplicate detection, window, dead-letter on expiry, sessions) differ from the design."
   }
+  assert {
+    condition     = local.queues.parked.default_message_ttl == null && local.queues.invites.default_message_ttl == "P14D"
+    error_message = "Parked messages must never expire (they wait for an operator); work messages expire after 14 days into their dead-letter queue."
+  }
   # Cosmos DB containers against the store adapter.
   assert {
     condition = { for n, c in azurerm_cosmosdb_sql_container.main : n => { partition_key = one(c.partition_key_paths), default_ttl_seconds = coalesce(c.default_ttl, 0) } } == {

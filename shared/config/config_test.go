@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/syncplan"
@@ -235,4 +236,55 @@ func TestGovernmentPairIsOneCloud(t *testing.T) {
 	if got := rules.InviteAddress(u.Attributes); got != "ada@contoso.onmicrosoft.us" {
 		t.Errorf("commercial → GCC High invites %q, want the UPN", got)
 	}
+}
+
+// The claim TTL leaves the work under a claim room for one Graph call
+// (budget wait plus one attempt) before its margin (30 s, or a quarter of
+// a TTL under 2m), and defaults to 5m.
+func TestInviteClaimTTL(t *testing.T) {
+	t.Setenv("GALSYNC_TOPOLOGY_FILE", "/tmp/t.json")
+	s, err := LoadSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if least := MinClaimTTL(s.GraphMaxWait, s.GraphTimeout); s.InviteClaimTTL != 5*time.Minute || s.GraphTimeout != time.Minute || least > s.InviteClaimTTL {
+		t.Errorf("default claim TTL %s, attempt timeout %s, shortest TTL allowed %s", s.InviteClaimTTL, s.GraphTimeout, least)
+	}
+	for _, tc := range []struct {
+		ttl, maxWait, timeout string
+		ok                    bool
+	}{
+		{"83s", "2s", "60s", true}, // 62 s of call, 20.75 s of margin
+		{"82s", "2s", "60s", false},
+		{"2m", "1m", "60s", false}, // 1m wait + 60 s attempt + 30 s margin = 2m30s
+		{"150s", "1m", "60s", true},
+		{"5m", "5m", "60s", false},
+		{"8s", "1s", "5s", true}, // 6 s of call, 2 s of margin
+		{"7s", "1s", "5s", false},
+	} {
+		t.Setenv("GALSYNC_INVITE_CLAIM_TTL", tc.ttl)
+		t.Setenv("GALSYNC_GRAPH_MAX_WAIT", tc.maxWait)
+		t.Setenv("GALSYNC_GRAPH_TIMEOUT", tc.timeout)
+		_, err := LoadSettings()
+		if got := err == nil; got != tc.ok || !tc.ok && !strings.Contains(err.Error(), "GALSYNC_INVITE_CLAIM_TTL: must be at least") {
+			t.Errorf("TTL %s with max wait %s and attempt timeout %s: %v, want ok %t", tc.ttl, tc.maxWait, tc.timeout, err, tc.ok)
+		}
+		if ttl, _ := time.ParseDuration(tc.ttl); tc.ok && ttl-galsync.ClaimMargin(ttl) < mustDuration(t, tc.maxWait)+mustDuration(t, tc.timeout) {
+			t.Errorf("TTL %s accepted but leaves less than the call's time before its margin", tc.ttl)
+		}
+	}
+	t.Setenv("GALSYNC_INVITE_CLAIM_TTL", "10m")
+	t.Setenv("GALSYNC_GRAPH_TIMEOUT", "6m")
+	if _, err := LoadSettings(); err == nil || !strings.Contains(err.Error(), "GALSYNC_GRAPH_TIMEOUT: must be at most 5m0s") {
+		t.Errorf("a 6m attempt timeout: %v, want refused", err)
+	}
+}
+
+func mustDuration(t *testing.T, s string) time.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

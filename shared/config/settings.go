@@ -12,6 +12,7 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 
+	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/shared/pace"
 )
 
@@ -45,8 +46,18 @@ type Settings struct {
 	// PullCoalesceWindow: pull requests for one direction within this window
 	// share a message id, so duplicate detection folds them into one.
 	PullCoalesceWindow time.Duration `envconfig:"PULL_COALESCE_WINDOW" default:"30s"`
-	// InviteClaimTTL: how long an invite in progress holds off others.
-	InviteClaimTTL time.Duration `envconfig:"INVITE_CLAIM_TTL" default:"2m"`
+	// InviteClaimTTL: how long a worker's claim on a user (an invitation,
+	// or a write to its guest) or on a mirrored group holds off other
+	// workers; past it the claim is taken over (its worker died). The
+	// worker stops its Graph calls galsync.ClaimMargin (30 s, a quarter
+	// of a TTL under 2m) before the claim expires, so it must leave room
+	// for at least one call: a wait of up to GRAPH_MAX_WAIT for the
+	// tenant's budget plus one attempt of up to GRAPH_TIMEOUT
+	// (MinClaimTTL: 83 s with the defaults). The default, 5m, leaves 4.5
+	// minutes: several calls, or one that kiota retries through
+	// Retry-After waits (up to 180 s). A call cut off by the claim is
+	// retried later; a longer TTL only delays the takeover after a crash.
+	InviteClaimTTL time.Duration `envconfig:"INVITE_CLAIM_TTL" default:"5m"`
 	// LogRetention: provisioning log entries older than this are pruned.
 	LogRetention time.Duration `envconfig:"LOG_RETENTION" default:"720h"`
 
@@ -118,9 +129,29 @@ type Settings struct {
 	// budget; past it the message is put off (scheduled for when the
 	// budget has room) so the worker can serve other tenants meanwhile.
 	GraphMaxWait time.Duration `envconfig:"GRAPH_MAX_WAIT" default:"2s"`
+	// GraphTimeout bounds one HTTP attempt of a Graph call, answer
+	// included; the Graph client's retries and their Retry-After waits
+	// come on top, within the claim's time.
+	GraphTimeout time.Duration `envconfig:"GRAPH_TIMEOUT" default:"60s"`
 
 	LogLevel  string `envconfig:"LOG_LEVEL" default:"info"`
 	LogFormat string `envconfig:"LOG_FORMAT" default:"text"`
+}
+
+// maxGraphTimeout bounds GALSYNC_GRAPH_TIMEOUT: Graph's own gateway gives
+// up on a request well within it.
+const maxGraphTimeout = 5 * time.Minute
+
+// MinClaimTTL is the shortest GALSYNC_INVITE_CLAIM_TTL that leaves the
+// work under a claim room for one Graph call, a budget wait of up to
+// maxWait and one attempt of up to timeout, before the claim's margin
+// (galsync.ClaimMargin: 30 s, or a quarter of a TTL under 2m).
+func MinClaimTTL(maxWait, timeout time.Duration) time.Duration {
+	call := maxWait + timeout
+	if least := call + 30*time.Second; least >= 2*time.Minute {
+		return least
+	}
+	return (4*call + 2) / 3 // ttl - ttl/4 >= call, rounded up
 }
 
 // maxWriterInstances bounds GALSYNC_MAX_INSTANCES: Flex Consumption's
@@ -204,10 +235,18 @@ func (s Settings) Validate() error {
 	}{{"PULL_BUDGET", s.PullBudget}, {"PULL_COALESCE_WINDOW", s.PullCoalesceWindow}, {"INVITE_CLAIM_TTL", s.InviteClaimTTL},
 		{"LOG_RETENTION", s.LogRetention}, {"LOCK_DURATION", s.LockDuration}, {"NOTIFY_COALESCE_WINDOW", s.NotifyCoalesceWindow},
 		{"RETRY_BUDGET", s.RetryBudget}, {"RETRY_MIN_DELAY", s.RetryMinDelay}, {"RETRY_MAX_DELAY", s.RetryMaxDelay},
-		{"REPLICATION_WAIT", s.ReplicationWait}, {"GRAPH_MAX_WAIT", s.GraphMaxWait}} {
+		{"REPLICATION_WAIT", s.ReplicationWait}, {"GRAPH_MAX_WAIT", s.GraphMaxWait}, {"GRAPH_TIMEOUT", s.GraphTimeout}} {
 		if d.v <= 0 {
 			bad(d.name, "must be a positive duration such as 30s or 5m, got %s", d.v)
 		}
+	}
+	if s.GraphTimeout > maxGraphTimeout {
+		bad("GRAPH_TIMEOUT", "must be at most %s, got %s", maxGraphTimeout, s.GraphTimeout)
+	}
+	if least := MinClaimTTL(s.GraphMaxWait, s.GraphTimeout); s.InviteClaimTTL > 0 && s.InviteClaimTTL < least {
+		bad("INVITE_CLAIM_TTL", "must be at least %s, got %s: work under a claim stops %s before it expires and needs room for "+
+			"GALSYNC_GRAPH_MAX_WAIT (%s) plus one Graph attempt (GALSYNC_GRAPH_TIMEOUT, %s), or a second worker takes over a live claim",
+			least, s.InviteClaimTTL, galsync.ClaimMargin(s.InviteClaimTTL), s.GraphMaxWait, s.GraphTimeout)
 	}
 	if s.NotifyCoalesceWindow > maxNotifyCoalesceWindow {
 		bad("NOTIFY_COALESCE_WINDOW", "must be at most %s (it is added to every notification's latency), got %s", maxNotifyCoalesceWindow, s.NotifyCoalesceWindow)

@@ -40,6 +40,13 @@ var (
 	// ErrDeltaExpired: Graph refused the delta token (410 Gone,
 	// syncStateNotFound, resyncRequired); the direction must resync in full.
 	ErrDeltaExpired = errors.New("delta token expired or invalid")
+	// ErrInvalid: the target refused the request itself as invalid
+	// (Graph's 400 Bad Request: a value, a read-only property, a rule of
+	// the directory). Sending it again cannot help, though the same write
+	// without the refused part may. It comes wrapped in a PermanentError;
+	// every other permanent error (403 no permission, 409, 401) is about
+	// the caller, not the request, and is parked for an operator.
+	ErrInvalid = errors.New("refused as invalid")
 )
 
 // PermanentError marks a failure that retrying will not cure (bad input, a

@@ -70,13 +70,20 @@ type LifecycleWork struct {
 	Subscription string `json:"subscription,omitempty"`
 }
 
-// SweepCursor is where a sweep that ran out of its budget stands.
+// SweepCursor is where a sweep stands when its invocation's budget ran
+// out, or when it failed after reading some of the target.
 type SweepCursor struct {
 	Round string `json:"round"`
-	// Link is the @odata.nextLink of the next page of target users.
+	// Link is the @odata.nextLink of the next page of target users; empty
+	// once every page is read (Page > 0), when only the round's end is
+	// left to do.
 	Link string `json:"link"`
-	Page int    `json:"page"`
+	// Page is the number of the next page (0 for the first).
+	Page int `json:"page"`
 }
+
+// Read reports whether every page of the target is read.
+func (c SweepCursor) Read() bool { return c.Page > 0 && c.Link == "" }
 
 // Work item kinds.
 const (
@@ -108,12 +115,23 @@ type WorkItem struct {
 	// (upsert); empty for reconcile and deprovision.
 	Source Snapshot `json:"source,omitempty"`
 	Reason string   `json:"reason,omitempty"`
+	// Round is the sweep round that sent the item (sweep items only).
+	Round string `json:"round,omitempty"`
 }
 
 // MessageID is the queue message id of a work item: the same change re-read
-// after a crash gets the same id, so duplicate detection drops it.
+// after a crash gets the same id, so duplicate detection drops it. A sweep's
+// item carries its round too: the next sweep finds the same guest drifted
+// again at the same sequence number (nothing changed in the source), and
+// without the round its repair would be dropped as a duplicate of the last
+// round's for as long as the queue's duplicate-detection window (an hour),
+// while a page read again within one round still sends nothing twice.
 func (w WorkItem) MessageID() string {
-	return fmt.Sprintf("%s:%s:%d:%s", w.Direction, w.SourceUserID, w.Seq, w.Kind)
+	id := fmt.Sprintf("%s:%s:%d:%s", w.Direction, w.SourceUserID, w.Seq, w.Kind)
+	if w.Round != "" {
+		id += "/" + w.Round
+	}
+	return id
 }
 
 // Validate checks a decoded work item.
@@ -181,7 +199,7 @@ func DecodePullRequest(body []byte) (PullRequest, error) {
 	switch p.Mode {
 	case PullDelta, PullFull, PullGroups:
 	case PullSweep:
-		if p.Sweep != nil && (p.Sweep.Round == "" || p.Sweep.Link == "") {
+		if p.Sweep != nil && (p.Sweep.Round == "" || p.Sweep.Link == "" && p.Sweep.Page <= 0) {
 			errs = append(errs, errors.New("sweep cursor without round or link"))
 		}
 	case PullLifecycle:

@@ -70,6 +70,13 @@ type Link struct {
 	ReconciledSeq    int64     `json:"reconciledSeq,omitempty"`
 	ReconciledConfig string    `json:"reconciledConfig,omitempty"`
 	ReconciledAt     time.Time `json:"reconciledAt,omitzero"`
+	// RetiredSeq is the sequence number of the observation that took the
+	// source user out of scope (deleted, left the scope, not seen in a
+	// full round), recorded when the update worker retired the guest: work
+	// observed no later than it (a scheduled retry, a replay) is stale and
+	// changes nothing. Only a newer observation in scope brings the guest
+	// back (re-enabled, or invited again).
+	RetiredSeq int64 `json:"retiredSeq,omitempty"`
 	// InvitedAt is when galsync invited (or converted) the guest: Graph may
 	// not show a user that new for a while (replication), so a 404 then is
 	// not a deletion.
@@ -80,6 +87,15 @@ type Link struct {
 	Refused map[string]Refusal `json:"refused,omitempty"`
 	// Conflict explains a LinkConflict.
 	Conflict string `json:"conflict,omitempty"`
+	// DisabledByGalsync: galsync itself disabled the guest (mirroring a
+	// disabled source account, or retiring it), so galsync enables it
+	// again when its source user is enabled or back in scope. A guest
+	// found disabled that galsync did not disable is the target tenant's
+	// block (a compromised account, say): galsync leaves accountEnabled
+	// alone and records when it found it in DisabledInTargetAt, for an
+	// operator; it is cleared once the guest is seen enabled again.
+	DisabledByGalsync  bool      `json:"disabledByGalsync,omitempty"`
+	DisabledInTargetAt time.Time `json:"disabledInTargetAt,omitzero"`
 	// ConvertedAt: the guest was a member of the target that galsync
 	// converted to an external user in place (existingMembers convert).
 	ConvertedAt time.Time `json:"convertedAt,omitzero"`
@@ -109,6 +125,15 @@ type Refusal struct {
 	At          time.Time `json:"at"`
 }
 
+// ClaimMargin is how long before a claim of the given TTL may be taken
+// over (ClaimedAt plus the TTL) the worker holding it stops writing to
+// Graph: a call cut off at that deadline has landed or failed before
+// another worker may claim the record and write in its turn. 30 s, or a
+// quarter of a TTL under 2 minutes.
+func ClaimMargin(ttl time.Duration) time.Duration {
+	return min(30*time.Second, ttl/4)
+}
+
 // ClearClaim ends a worker's claim on the link (its write is done, or
 // given up).
 func (l *Link) ClearClaim() { l.ClaimedAt, l.ClaimSeq = time.Time{}, 0 }
@@ -132,13 +157,20 @@ func (l *Link) Observe(seq int64, source Snapshot) {
 
 // RoundPage is what one delta page of a round leaves for the round's end:
 // the ids it saw (for the sweep of a full round) and the deprovisioning it
-// decided (held until the accidental-deletion threshold is checked).
+// decided (held until the accidental-deletion threshold is checked). A
+// sweep's page also keeps its counts, which the round's end adds up.
 type RoundPage struct {
 	Direction    string     `json:"direction"`
 	Round        string     `json:"round"`
 	Page         int        `json:"page"`
 	Seen         []string   `json:"seen,omitempty"`
 	Deprovisions []WorkItem `json:"deprovisions,omitempty"`
+	// Read, Drifted and PendingAcceptance count a sweep page's target
+	// users, the guests it sent for repair, and the linked guests that
+	// have not redeemed their invitation.
+	Read              int `json:"read,omitempty"`
+	Drifted           int `json:"drifted,omitempty"`
+	PendingAcceptance int `json:"pendingAcceptance,omitempty"`
 }
 
 // DirectionState is the operational state of a direction: paused by the
@@ -161,8 +193,27 @@ type DirectionState struct {
 	LegacyHeld []WorkItem `json:"held,omitempty"`
 	// Attention is what the last sweep found that needs an operator.
 	Attention *Attention `json:"attention,omitempty"`
-	UpdatedAt time.Time  `json:"updatedAt,omitzero"`
-	ETag      string     `json:"-"`
+	// Sweep is the direction's sweep round under way, or the last one.
+	Sweep     *SweepRound `json:"sweep,omitempty"`
+	UpdatedAt time.Time   `json:"updatedAt,omitzero"`
+	ETag      string      `json:"-"`
+}
+
+// SweepRound is a sweep of a direction's target, which may take many
+// invocations (its cursor travels in its messages). One round is current
+// per direction: a newer request starts a round that replaces it, and the
+// replaced round's messages, when they come, stop.
+type SweepRound struct {
+	Round string `json:"round"`
+	// RequestedAt is when the request that began the round was made: a
+	// request made earlier begins nothing.
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
+	StartedAt   time.Time `json:"startedAt,omitzero"`
+	// FinishedAt is set once the round has finished: its messages
+	// delivered again do nothing.
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	// Replaces is the round this one replaced, whose pages it deletes.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // Held counts the deprovisions a paused direction holds.
@@ -203,6 +254,9 @@ type Attention struct {
 	// place; ManagersPending the guests waiting for their manager's guest.
 	Converted       int `json:"converted,omitempty"`
 	ManagersPending int `json:"managersPending,omitempty"`
+	// DisabledInTarget counts the linked guests the target tenant disabled
+	// (not galsync), which galsync leaves disabled.
+	DisabledInTarget int `json:"disabledInTarget,omitempty"`
 }
 
 // RefusedAttribute counts the users one attribute is refused for.
@@ -254,9 +308,12 @@ const (
 	// place; ActionManager: a guest's manager reference was written or
 	// removed; ActionGroup: a mirrored group was made, or a guest added to
 	// or removed from one (Reason says which).
-	ActionConvert   = "convert"
-	ActionManager   = "manager"
-	ActionGroup     = "group"
+	ActionConvert = "convert"
+	ActionManager = "manager"
+	ActionGroup   = "group"
+	// ActionBlocked: the guest was found disabled in the target by someone
+	// other than galsync; galsync leaves it disabled (Link.DisabledInTargetAt).
+	ActionBlocked   = "blocked"
 	ActionPark      = "park"
 	ActionSweep     = "sweep"
 	OutcomeSuccess  = "success"

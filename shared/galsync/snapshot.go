@@ -13,7 +13,7 @@ type Snapshot map[string]any
 // same values; an absent attribute equals a null one.
 func (s Snapshot) Equal(o Snapshot) bool {
 	for k, v := range s {
-		if !sameValue(v, o[k]) {
+		if !SameValue(v, o[k]) {
 			return false
 		}
 	}
@@ -25,7 +25,9 @@ func (s Snapshot) Equal(o Snapshot) bool {
 	return true
 }
 
-func sameValue(a, b any) bool {
+// SameValue reports whether two normalised values (string, bool,
+// []string or nil) are equal.
+func SameValue(a, b any) bool {
 	switch x := a.(type) {
 	case nil:
 		return b == nil

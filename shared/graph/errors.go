@@ -34,6 +34,12 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.kind }
 
+// GraphCode and GraphMessage are Graph's error code and (redacted)
+// message, for callers that keep what Graph said without importing this
+// package (the pipeline's record of a refused attribute).
+func (e *Error) GraphCode() string    { return e.Code }
+func (e *Error) GraphMessage() string { return e.Message }
+
 // graphErrorBody is Graph's error envelope. innerError may nest further
 // innerErrors, and "apps should loop through all the error codes"
 // (learn.microsoft.com/graph/errors); Graph spells the key innerError or
@@ -96,6 +102,9 @@ func classify(e *Error) error {
 	case e.Status == http.StatusNotFound:
 		e.kind = galsync.ErrNotFound
 		return e
+	case e.Status == http.StatusBadRequest:
+		e.kind = galsync.ErrInvalid
+		return galsync.Permanent(e)
 	case e.Status >= 400 && e.Status < 500 && e.Status != http.StatusRequestTimeout && e.Status != http.StatusTooManyRequests:
 		return galsync.Permanent(e)
 	default:

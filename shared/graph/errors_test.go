@@ -21,7 +21,7 @@ func TestErrorClassification(t *testing.T) {
 		{"404 is not found", 404, graphError("Request_ResourceNotFound", "Resource 'guest-1' does not exist or one of its queried reference-property objects are not present."),
 			"graph: update user in tenant fabrikam: 404 Request_ResourceNotFound: Resource 'guest-1' does not exist or one of its queried reference-property objects are not present.", false, galsync.ErrNotFound},
 		{"400 is permanent", 400, graphError("Request_BadRequest", "Invalid value specified for property 'mail' of resource 'User'."),
-			"graph: update user in tenant fabrikam: 400 Request_BadRequest: Invalid value specified for property 'mail' of resource 'User'.", true, nil},
+			"graph: update user in tenant fabrikam: 400 Request_BadRequest: Invalid value specified for property 'mail' of resource 'User'.", true, galsync.ErrInvalid},
 		{"403 is permanent", 403, graphError("Authorization_RequestDenied", "Insufficient privileges to complete the operation."),
 			"graph: update user in tenant fabrikam: 403 Authorization_RequestDenied: Insufficient privileges to complete the operation.", true, nil},
 		{"mail addresses are redacted", 400, graphError("Request_BadRequest", "Another object with the same value for property proxyAddresses already exists: SMTP:ada@contoso.com."),
@@ -60,6 +60,11 @@ func TestErrorClassification(t *testing.T) {
 			}
 			if tt.kind != nil && !errors.Is(err, tt.kind) {
 				t.Errorf("err does not wrap %v", tt.kind)
+			}
+			// Only a 400 is the request's fault (a refusal the caller may
+			// write around); a 403 is a permission to grant.
+			if errors.Is(err, galsync.ErrInvalid) != (tt.status == http.StatusBadRequest) {
+				t.Errorf("wraps ErrInvalid = %v for status %d", errors.Is(err, galsync.ErrInvalid), tt.status)
 			}
 			var ge *Error
 			if !errors.As(err, &ge) || ge.Status != tt.status {

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/galsync/galsync/shared/galsync"
@@ -24,7 +23,8 @@ import (
 //     set to the external email address" before inviting.
 // galsync checks both before it asks, and takes any other refusal of the
 // invitation (a 400) the same way: a conflict with the reason, logged once,
-// not a retry.
+// not a retry. Other failures (a 403 for a permission the app lacks) are
+// not the member's: they are retried or parked like any other.
 
 // Conversion refusals, as the provisioning log and the status page give
 // them.
@@ -74,11 +74,10 @@ func (w *Inviter) convert(ctx context.Context, d *Direction, addr string, member
 		EmailAddress: addr, RedirectURL: d.InviteRedirectURL, UserType: d.UserType,
 		SendInvitationMessage: d.SendInvitationMessage, InvitedUserID: member.ID,
 	})
-	var re *galsync.RefusedError
 	switch {
 	case err == nil:
 		return converted, galsync.ActionConvert, nil
-	case errors.As(err, &re) || galsync.IsPermanent(err):
+	case isRefusal(err):
 		return member, "", &conversionRefused{member: member, reason: reasonConvertRefused + err.Error()}
 	}
 	return member, "", fmt.Errorf("invite worker: convert member: %w", err)

@@ -26,6 +26,19 @@ type fakeGraph struct {
 	nextID   int
 	// refuse makes PATCH refuse these properties with a 400 naming them.
 	refuse map[string]bool
+	// patchErrs fail the next PATCHes, one each, in order, writing nothing.
+	patchErrs []error
+	// inviteErrs fail the next invitations, one each, in order, inviting
+	// no one.
+	inviteErrs []error
+	// deny fails every PATCH carrying one of these properties with its
+	// error (a permission the app lacks), writing nothing.
+	deny map[string]error
+	// stall makes writes (invitations, PATCHes, deletes) hang until their
+	// context ends, as a call the Graph client keeps retrying does; the
+	// time each was cut off is kept in stalledUntil.
+	stall        bool
+	stalledUntil []time.Time
 	// replicationDelay hides a new guest from reads and writes this long.
 	replicationDelay time.Duration
 	listPage         int
@@ -41,7 +54,7 @@ type fakeWrite struct {
 
 func newFakeGraph() *fakeGraph {
 	return &fakeGraph{pageSize: 2, listPage: 3, source: map[string]map[string]any{}, target: map[string]*galsync.TargetUser{},
-		created: map[string]time.Time{}, refuse: map[string]bool{}}
+		created: map[string]time.Time{}, refuse: map[string]bool{}, deny: map[string]error{}}
 }
 
 func (g *fakeGraph) put(id string, attrs map[string]any) {
@@ -103,35 +116,36 @@ func (g *fakeGraph) DeltaPage(_ context.Context, _ string, link string, _ []stri
 }
 
 // FindUserByAddress finds a target user holding addr as mail, in
-// otherMails or in proxyAddresses, counting the lookups.
-func (g *fakeGraph) FindUserByAddress(_ context.Context, _, addr, _ string, _ []string) (galsync.TargetUser, error) {
+// otherMails or in proxyAddresses, counting the lookups. Like the Graph
+// adapter it prefers an external user to a member, judging each by what
+// the $select returned (see selected).
+func (g *fakeGraph) FindUserByAddress(_ context.Context, _, addr, _ string, sel []string) (galsync.TargetUser, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.lookups++
 	same := func(v string) bool { return strings.EqualFold(v, addr) || strings.EqualFold(v, "smtp:"+addr) }
-	var member *galsync.TargetUser
+	var found []galsync.TargetUser
 	for _, id := range slices.Sorted(maps.Keys(g.target)) {
 		u := g.target[id]
 		mail, _ := u.Attributes["mail"].(string)
 		other, _ := u.Attributes["otherMails"].([]string)
 		proxy, _ := u.Attributes["proxyAddresses"].([]string)
-		if !same(mail) && !slices.ContainsFunc(other, same) && !slices.ContainsFunc(proxy, same) {
-			continue
+		if same(mail) || slices.ContainsFunc(other, same) || slices.ContainsFunc(proxy, same) {
+			found = append(found, selected(u, sel))
 		}
-		if u.CreationType == "Invitation" || u.UserType == "Guest" {
-			return clone(u), nil
-		}
-		member = u
 	}
-	if member != nil {
-		return clone(member), nil
+	if i := slices.IndexFunc(found, externalAsSeen); i >= 0 {
+		return found[i], nil
+	}
+	if len(found) > 0 {
+		return found[0], nil
 	}
 	return galsync.TargetUser{}, galsync.ErrNotFound
 }
 
 // GetGuest reads a target user; users invited less than replicationDelay
 // ago are not found yet, as Graph's replicas may not show them.
-func (g *fakeGraph) GetGuest(_ context.Context, _, id string, _ []string) (galsync.TargetUser, error) {
+func (g *fakeGraph) GetGuest(_ context.Context, _, id string, sel []string) (galsync.TargetUser, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.reads++
@@ -139,11 +153,44 @@ func (g *fakeGraph) GetGuest(_ context.Context, _, id string, _ []string) (galsy
 	if !ok || g.replicationDelay > 0 && time.Since(g.created[id]) < g.replicationDelay {
 		return galsync.TargetUser{}, fmt.Errorf("fake: %w", galsync.ErrNotFound)
 	}
-	return clone(u), nil
+	return selected(u, sel), nil
+}
+
+// externalAsSeen is the Graph adapter's test of an external user, on what
+// a lookup returned: creationType Invitation, userType Guest, an
+// externalUserState (a member converted in place keeps its UPN and
+// userType) or an #EXT# user principal name.
+func externalAsSeen(u galsync.TargetUser) bool {
+	return u.CreationType == "Invitation" || u.UserType == "Guest" || u.ExternalUserState != "" ||
+		strings.Contains(strings.ToUpper(u.UserPrincipalName), "#EXT#@")
+}
+
+// adapterSelect is what the Graph adapter adds to every $select of users
+// (shared/graph selectList).
+var adapterSelect = []string{"id", "mail", "userPrincipalName", "accountEnabled", "userType", "creationType"}
+
+// selected is u as Graph returns it for a $select of sel (plus what the
+// adapter always adds): "only a subset" of properties unless asked
+// (learn.microsoft.com/graph/api/user-get), so externalUserState or
+// onPremisesUserPrincipalName are there only when selected.
+func selected(u *galsync.TargetUser, sel []string) galsync.TargetUser {
+	want := func(p string) bool {
+		return slices.ContainsFunc(adapterSelect, func(s string) bool { return strings.EqualFold(s, p) }) ||
+			slices.ContainsFunc(sel, func(s string) bool { return strings.EqualFold(s, p) })
+	}
+	c := clone(u)
+	maps.DeleteFunc(c.Attributes, func(k string, _ any) bool { return !want(k) })
+	if !want("externalUserState") {
+		c.ExternalUserState = ""
+	}
+	if !want("onPremisesUserPrincipalName") {
+		c.OnPremisesUserPrincipalName = ""
+	}
+	return c
 }
 
 // ListUsers pages the target users by id order.
-func (g *fakeGraph) ListUsers(_ context.Context, _, link string, _ []string) ([]galsync.TargetUser, string, error) {
+func (g *fakeGraph) ListUsers(_ context.Context, _, link string, sel []string) ([]galsync.TargetUser, string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.lists++
@@ -152,7 +199,7 @@ func (g *fakeGraph) ListUsers(_ context.Context, _, link string, _ []string) ([]
 	end := min(from+g.listPage, len(ids))
 	var out []galsync.TargetUser
 	for _, id := range ids[from:end] {
-		out = append(out, clone(g.target[id]))
+		out = append(out, selected(g.target[id], sel))
 	}
 	next := ""
 	if end < len(ids) {
@@ -167,9 +214,32 @@ func clone(u *galsync.TargetUser) galsync.TargetUser {
 	return c
 }
 
-func (g *fakeGraph) Invite(_ context.Context, _ string, inv galsync.Invitation) (galsync.TargetUser, error) {
+// stalled waits for ctx to end if writes stall, and says how it ended.
+func (g *fakeGraph) stalled(ctx context.Context) error {
+	g.mu.Lock()
+	stall := g.stall
+	g.mu.Unlock()
+	if !stall {
+		return nil
+	}
+	<-ctx.Done()
+	g.mu.Lock()
+	g.stalledUntil = append(g.stalledUntil, time.Now())
+	g.mu.Unlock()
+	return fmt.Errorf("fake: %w", ctx.Err())
+}
+
+func (g *fakeGraph) Invite(ctx context.Context, _ string, inv galsync.Invitation) (galsync.TargetUser, error) {
+	if err := g.stalled(ctx); err != nil {
+		return galsync.TargetUser{}, err
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if len(g.inviteErrs) > 0 {
+		err := g.inviteErrs[0]
+		g.inviteErrs = g.inviteErrs[1:]
+		return galsync.TargetUser{}, err
+	}
 	if inv.InvitedUserID != "" {
 		// A conversion: the member becomes external in place, userType kept.
 		u, ok := g.target[inv.InvitedUserID]
@@ -191,16 +261,29 @@ func (g *fakeGraph) Invite(_ context.Context, _ string, inv galsync.Invitation) 
 	return *u, nil
 }
 
-func (g *fakeGraph) UpdateUser(_ context.Context, _, id string, changes map[string]any) error {
+func (g *fakeGraph) UpdateUser(ctx context.Context, _, id string, changes map[string]any) error {
+	if err := g.stalled(ctx); err != nil {
+		return err
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	u, ok := g.target[id]
 	if !ok || g.replicationDelay > 0 && time.Since(g.created[id]) < g.replicationDelay {
 		return fmt.Errorf("fake: %w", galsync.ErrNotFound)
 	}
+	if len(g.patchErrs) > 0 {
+		err := g.patchErrs[0]
+		g.patchErrs = g.patchErrs[1:]
+		return err
+	}
+	for k := range changes {
+		if err := g.deny[k]; err != nil {
+			return err
+		}
+	}
 	for k := range changes {
 		if g.refuse[k] {
-			return galsync.Refused(k, galsync.Permanent(fmt.Errorf("fake: 400 Request_BadRequest: Property '%s' is read-only and cannot be set.", k)))
+			return galsync.Refused(k, graphErr(400, "Request_BadRequest", fmt.Sprintf("Property '%s' is read-only and cannot be set.", k)))
 		}
 	}
 	maps.Copy(u.Attributes, changes)
@@ -211,7 +294,10 @@ func (g *fakeGraph) UpdateUser(_ context.Context, _, id string, changes map[stri
 	return nil
 }
 
-func (g *fakeGraph) DeleteUser(_ context.Context, _, id string) error {
+func (g *fakeGraph) DeleteUser(ctx context.Context, _, id string) error {
+	if err := g.stalled(ctx); err != nil {
+		return err
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, ok := g.target[id]; !ok {
@@ -242,4 +328,28 @@ func (g *fakeGraph) guests() map[string]galsync.TargetUser {
 		out[id] = *u
 	}
 	return out
+}
+
+// fakeGraphError is a failure Graph answered, as the Graph adapter gives
+// it: its code and message, a 400 wrapping galsync.ErrInvalid.
+type fakeGraphError struct {
+	status        int
+	code, message string
+}
+
+func (e *fakeGraphError) Error() string {
+	return fmt.Sprintf("fake: %d %s: %s", e.status, e.code, e.message)
+}
+func (e *fakeGraphError) GraphCode() string    { return e.code }
+func (e *fakeGraphError) GraphMessage() string { return e.message }
+func (e *fakeGraphError) Unwrap() error {
+	if e.status == 400 {
+		return galsync.ErrInvalid
+	}
+	return nil
+}
+
+// graphErr is Graph's permanent answer status with code and message.
+func graphErr(status int, code, message string) error {
+	return galsync.Permanent(&fakeGraphError{status: status, code: code, message: message})
 }

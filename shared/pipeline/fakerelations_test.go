@@ -22,6 +22,8 @@ type fakeRelations struct {
 	// managers: target user → its manager.
 	managers      map[string]string
 	managerWrites []string
+	// setErr fails every SetManager, writing nothing.
+	setErr error
 	// source groups: id → members (users, and groups prefixed "group:").
 	source  map[string][]string
 	deleted map[string]bool
@@ -48,6 +50,9 @@ func (f *fakeRelations) GetManager(_ context.Context, _, id string) (string, err
 func (f *fakeRelations) SetManager(_ context.Context, _, id, manager string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.setErr != nil {
+		return f.setErr
+	}
 	f.managers[id] = manager
 	f.managerWrites = append(f.managerWrites, "set:"+id+":"+manager)
 	return nil

@@ -196,25 +196,14 @@ func (s *GroupSyncer) claim(ctx context.Context, d *Direction, gid string) (gals
 	return claimed, nil
 }
 
-func (s *GroupSyncer) claimTTL() time.Duration {
-	if s.ClaimTTL <= 0 {
-		return 2 * time.Minute
-	}
-	return s.ClaimTTL
-}
+func (s *GroupSyncer) claimTTL() time.Duration { return orDefault(s.ClaimTTL, DefaultClaimTTL) }
 
 func (s *GroupSyncer) grace() time.Duration {
-	if s.ReplicationGrace <= 0 {
-		return DefaultReplicationGrace
-	}
-	return s.ReplicationGrace
+	return orDefault(s.ReplicationGrace, DefaultReplicationGrace)
 }
 
 func (s *GroupSyncer) wait() time.Duration {
-	if s.ReplicationWait <= 0 {
-		return DefaultReplicationWait
-	}
-	return s.ReplicationWait
+	return orDefault(s.ReplicationWait, DefaultReplicationWait)
 }
 
 // groupRun is one group's run.

@@ -40,9 +40,6 @@ type Inviter struct {
 	Logger  *slog.Logger
 }
 
-// DefaultReplicationWait is the default wait before a new guest is read.
-const DefaultReplicationWait = 3 * time.Second
-
 // Outcome says what a worker did with an item, for logs and tests.
 type Outcome struct {
 	Action string // a galsync.Action*, or "handoff"
@@ -83,6 +80,9 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 	if !exists {
 		link = galsync.Link{Direction: d.Name, SourceUserID: item.SourceUserID, CreatedAt: w.Now()}
 	}
+	if why, stale := retiredSince(link, item); stale {
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange, why, nil)
+	}
 	newer := item.Seq > link.SourceSeq
 	link.Observe(item.Seq, item.Source)
 	if link.HasGuest() {
@@ -101,12 +101,12 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		return Outcome{}, err
 	}
 	if source == nil {
-		return w.done(ctx, item, link, galsync.ActionSkip, galsync.OutcomeSkipped, "the source user no longer exists", nil)
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, "the source user no longer exists", nil)
 	}
 	if in, why := d.Rules.InScope(galsync.SourceUser{ID: item.SourceUserID, Attributes: source}); !in {
 		// Scope changed since the pull decided: the next pull retires or
 		// skips the user, under the accidental-deletion threshold.
-		return w.done(ctx, item, link, galsync.ActionSkip, galsync.OutcomeSkipped, "out of scope now: "+why, nil)
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, "out of scope now: "+why, nil)
 	}
 	addr := d.Rules.InviteAddress(source)
 	prev := link
@@ -118,11 +118,14 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 		}
 		return Outcome{}, fmt.Errorf("invite worker: claim link: %w", err)
 	}
-	target, action, err := w.joinOrInvite(ctx, d, addr, source)
+	gctx, cancel := underClaim(ctx, link.ClaimedAt, w.Now(), w.claimTTL())
+	target, action, err := w.joinOrInvite(gctx, d, addr, source)
+	err = outOfClaim(gctx, err)
+	cancel()
 	var refused *conversionRefused
 	if errors.As(err, &refused) {
 		metricsOr(w.Metrics).Conflict(ctx, d.Name, "member cannot be converted")
-		return w.conflictWith(ctx, item, link, prev, refused.member, refused.reason)
+		return w.journal().conflict(ctx, item, link, prev, refused.member.ID, refused.reason)
 	}
 	if err != nil {
 		w.release(ctx, d, link, prev)
@@ -130,12 +133,17 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 	}
 	if action == galsync.ActionConflict {
 		metricsOr(w.Metrics).Conflict(ctx, d.Name, "member holds the address")
-		return w.conflictWith(ctx, item, link, prev, target, memberConflictReason(d, addr))
+		return w.journal().conflict(ctx, item, link, prev, target.ID, memberConflictReason(d, addr))
 	}
 	if action == galsync.ActionInvite || action == galsync.ActionConvert {
 		metricsOr(w.Metrics).Invitation(ctx, d.Name)
 	}
 	now := w.Now()
+	if target.ID != link.TargetUserID {
+		// Another guest: what was known of the old one's accountEnabled
+		// does not hold for it.
+		link.DisabledByGalsync, link.DisabledInTargetAt = false, time.Time{}
+	}
 	link.TargetUserID, link.State, link.Conflict, link.UpdatedAt = target.ID, galsync.LinkActive, "", now
 	link.ClearClaim()
 	notBefore := time.Time{}
@@ -151,7 +159,7 @@ func (w *Inviter) Handle(ctx context.Context, item galsync.WorkItem, invocationI
 	if link, err = w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("invite worker: record link: %w", err)
 	}
-	if _, err := w.done(ctx, item, link, action, galsync.OutcomeSuccess, "", nil); err != nil {
+	if _, err := w.journal().done(ctx, item, link.TargetUserID, action, galsync.OutcomeSuccess, "", nil); err != nil {
 		return Outcome{}, err
 	}
 	out := w.handOn(ctx, item, link, notBefore, action+":"+target.ID)
@@ -184,27 +192,6 @@ func (w *Inviter) release(ctx context.Context, d *Direction, claimed, prev galsy
 		w.Logger.Warn("invite worker: could not release the claim after a failure; it expires on its own",
 			"direction", d.Name, "sourceUser", claimed.SourceUserID, "err", err)
 	}
-}
-
-// conflictWith records that the target holds the address as a user
-// galsync will not (or cannot) take over: once, as a state of the link,
-// not as a failure, with the reason.
-func (w *Inviter) conflictWith(ctx context.Context, item galsync.WorkItem, link, prev galsync.Link, member galsync.TargetUser, reason string) (Outcome, error) {
-	same := prev.State == galsync.LinkConflict && prev.Conflict == reason
-	link.State, link.Conflict, link.TargetUserID, link.UpdatedAt = galsync.LinkConflict, reason, "", w.Now()
-	link.ClearClaim()
-	if _, err := w.Store.PutLink(ctx, link); err != nil {
-		return Outcome{}, fmt.Errorf("invite worker: record conflict: %w", err)
-	}
-	if same {
-		return Outcome{Action: galsync.ActionSkip, Reason: "conflict unchanged"}, nil
-	}
-	e := galsync.LogEntry{Time: w.Now(), Direction: item.Direction, SourceUserID: item.SourceUserID, TargetUserID: member.ID,
-		Action: galsync.ActionConflict, Outcome: galsync.OutcomeSkipped, Reason: reason, Seq: item.Seq}
-	if err := w.Store.AppendLog(ctx, e); err != nil {
-		return Outcome{}, fmt.Errorf("invite worker: log: %w", err)
-	}
-	return Outcome{Action: galsync.ActionConflict, Reason: reason}, nil
 }
 
 // conflictReason says what a conflict with a target member is and what to
@@ -246,27 +233,14 @@ func (w *Inviter) joinOrInvite(ctx context.Context, d *Direction, addr string, s
 	return guest, galsync.ActionInvite, nil
 }
 
-func (w *Inviter) done(ctx context.Context, item galsync.WorkItem, link galsync.Link, action, outcome, reason string, attrs []string) (Outcome, error) {
-	err := w.Store.AppendLog(ctx, galsync.LogEntry{Time: w.Now(), Direction: item.Direction, SourceUserID: item.SourceUserID,
-		TargetUserID: link.TargetUserID, Action: action, Outcome: outcome, Reason: reason, Attributes: attrs, Seq: item.Seq})
-	if err != nil {
-		return Outcome{}, fmt.Errorf("invite worker: log: %w", err)
-	}
-	return Outcome{Action: action, Reason: reason}, nil
+func (w *Inviter) journal() journal {
+	return journal{worker: "invite worker", store: w.Store, now: w.Now}
 }
 
-func (w *Inviter) claimTTL() time.Duration {
-	if w.ClaimTTL <= 0 {
-		return 2 * time.Minute
-	}
-	return w.ClaimTTL
-}
+func (w *Inviter) claimTTL() time.Duration { return orDefault(w.ClaimTTL, DefaultClaimTTL) }
 
 func (w *Inviter) replicationWait() time.Duration {
-	if w.ReplicationWait <= 0 {
-		return DefaultReplicationWait
-	}
-	return w.ReplicationWait
+	return orDefault(w.ReplicationWait, DefaultReplicationWait)
 }
 
 // isExternal: B2B users carry creationType Invitation, userType Guest, an

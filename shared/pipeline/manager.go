@@ -146,9 +146,9 @@ func (w *Updater) writeManager(ctx context.Context, d *Direction, link galsync.L
 	case errors.Is(err, galsync.ErrNotFound):
 		// The manager's guest (or this one) is not on every replica yet.
 		return nil, galsync.RetryAfter(fmt.Errorf("update worker: write manager: %w", err), w.wait())
-	case galsync.IsPermanent(err):
-		return &galsync.Refusal{Fingerprint: d.Rules.AttributeFingerprint(syncplan.ManagerAttribute, step.want.target),
-			Message: err.Error(), At: w.Now()}, nil
+	case isRefusal(err):
+		r := refusal(d, syncplan.ManagerAttribute, step.want.target, err, w.Now())
+		return &r, nil
 	}
 	return nil, fmt.Errorf("update worker: write manager: %w", err)
 }

@@ -69,6 +69,9 @@ func (p *Puller) processPage(ctx context.Context, d *Direction, cur galsync.Curs
 		case syncplan.VerdictDeprovision:
 			rp.Deprovisions = append(rp.Deprovisions, dec.Item)
 		default:
+			if retire, ok := unguestedRetirement(d, link, dec); ok {
+				updates = append(updates, retire)
+			}
 			skips = append(skips, skipEntry(now, d.Name, u.ID, dec.Reason, invocationID))
 		}
 	}
@@ -321,4 +324,19 @@ func (p *Puller) pause(ctx context.Context, d *Direction, items []galsync.WorkIt
 	p.Logger.Warn("direction paused by the accidental-deletion threshold", "direction", d.Name, "held", held, "live", live)
 	return p.Store.AppendLog(ctx, galsync.LogEntry{Time: now, Direction: d.Name, Action: galsync.ActionPause,
 		Outcome: galsync.OutcomeSkipped, Reason: reason, InvocationID: invocationID})
+}
+
+// unguestedRetirement is the deprovision item that records, on a link
+// without a guest, that its user left scope or was removed (dec, a skip):
+// an invitation still to come for it (a scheduled retry after a failed
+// invitation, a replay, a claim in progress) is then stale and invites no
+// one. Sent only when the link has seen the user in scope since its last
+// retirement; the update worker writes nothing to Graph for it, and it is
+// not a deprovisioning the threshold counts.
+func unguestedRetirement(d *Direction, link *galsync.Link, dec syncplan.Decision) (galsync.WorkItem, bool) {
+	if link == nil || link.HasGuest() || link.RetiredSeq >= link.SourceSeq {
+		return galsync.WorkItem{}, false
+	}
+	return galsync.WorkItem{Direction: d.Name, SourceUserID: link.SourceUserID, Kind: galsync.WorkDeprovision,
+		Seq: dec.Item.Seq, Reason: dec.Reason}, true
 }

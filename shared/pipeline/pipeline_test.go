@@ -42,7 +42,13 @@ func testTopology(policy string, th galsync.Threshold) galsync.Topology {
 
 func newRig(t *testing.T, topo galsync.Topology) *rig {
 	t.Helper()
-	db, err := embedded.Open(filepath.Join(t.TempDir(), "galsync.db"), embedded.Options{})
+	return newRigWith(t, topo, embedded.Options{})
+}
+
+// newRigWith is newRig on an embedded database opened with opts.
+func newRigWith(t *testing.T, topo galsync.Topology, opts embedded.Options) *rig {
+	t.Helper()
+	db, err := embedded.Open(filepath.Join(t.TempDir(), "galsync.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ type GuestDirectory interface {
 	GetGuest(ctx context.Context, tenant, id string, selectAttrs []string) (galsync.TargetUser, error)
 	Invite(ctx context.Context, tenant string, inv galsync.Invitation) (galsync.TargetUser, error)
 	// UpdateUser patches the user; a 400 naming one of the properties is a
-	// *galsync.RefusedError.
+	// *galsync.RefusedError, any other 400 wraps galsync.ErrInvalid.
 	UpdateUser(ctx context.Context, tenant, id string, changes map[string]any) error
 	DeleteUser(ctx context.Context, tenant, id string) error
 }

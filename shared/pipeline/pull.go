@@ -176,7 +176,12 @@ func (p *Puller) Pull(ctx context.Context, req galsync.PullRequest, invocationID
 		}
 		cur = saved
 		if p.Budget > 0 && p.Now().Sub(started) > p.Budget {
-			return res, p.continueLater(ctx, d.Name, cur, &res)
+			m, err := continuationMessage(d.Name, cur, p.Now())
+			if err == nil {
+				err = continueLater(ctx, p.Queue, "delta-pull "+d.Name, m)
+			}
+			res.Continued = err == nil
+			return res, err
 		}
 	}
 }
@@ -228,22 +233,25 @@ func (p *Puller) resync(ctx context.Context, d *Direction, cur galsync.Cursor, c
 	return saved, nil
 }
 
-func (p *Puller) continueLater(ctx context.Context, dir string, cur galsync.Cursor, res *PullResult) error {
-	msg, err := continuationMessage(dir, cur, p.Now())
-	if err != nil {
-		return err
+// continueLater sends m, the request that carries a pull or a sweep (what)
+// on from where its invocation's budget ran out.
+func continueLater(ctx context.Context, q queue.Sender, what string, m queue.Message) error {
+	if err := q.Send(ctx, galsync.QueuePulls, m); err != nil {
+		return fmt.Errorf("%s: enqueue continuation: %w", what, err)
 	}
-	if err := p.Queue.Send(ctx, galsync.QueuePulls, msg); err != nil {
-		return fmt.Errorf("delta-pull %s: enqueue continuation: %w", dir, err)
-	}
-	res.Continued = true
 	return nil
 }
 
+// newRoundID names a round that begins now, with four random bytes.
 func newRoundID(now time.Time) string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+	return roundID(now, b)
+}
+
+// roundID names a round by when it began and four bytes of its own.
+func roundID(at time.Time, tag [4]byte) string {
+	return at.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(tag[:])
 }
 
 // skipEntry is the provisioning-log line of a user the pull does not sync.

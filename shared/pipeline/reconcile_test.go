@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -199,8 +200,13 @@ func TestSweepFindsDriftAndWritesNothingElse(t *testing.T) {
 		t.Fatalf("writes after the sweep = %+v, missing %d", writes, res.Missing)
 	}
 	// A second sweep over the converged guests sends nothing.
+	m, err = SweepMessage("src-to-tgt", "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ = galsync.DecodePullRequest(m.Body)
 	res, err = r.sw.Sweep(context.Background(), req, "t")
-	if err != nil || res.Drifted != 0 {
+	if err != nil || res.Drifted != 0 || !res.Finished || res.Pages != 3 {
 		t.Fatalf("second sweep = %+v, %v", res, err)
 	}
 	if n, _ := queue.Count(context.Background(), r.db, galsync.QueueUpdates, 10); n != 0 {
@@ -350,6 +356,40 @@ func TestRetrierReschedulesOrParks(t *testing.T) {
 	}
 }
 
+// A failure after progress is settled as the message that takes the work
+// up where it stood, with the retry state of the message that failed.
+func TestRetrierSettlesTheResumption(t *testing.T) {
+	r := newRig(t, testTopology("disable", galsync.Threshold{}))
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	rt := &Retrier{Queue: r.db, Log: r.db, Now: func() time.Time { return now }, Jitter: func() float64 { return 0 }, Logger: r.p.Logger}
+	since := now.Add(-time.Hour).Format(time.RFC3339Nano)
+	m := queue.Message{ID: "sweep:src-to-tgt:1/r2", Body: []byte(`{"from":"the start"}`),
+		Properties: map[string]string{queue.PropDirection: "src-to-tgt", queue.PropAttempt: "2", queue.PropRetrySince: since}}
+	next := queue.Message{ID: "sweep:src-to-tgt:round:7", Body: []byte(`{"from":"page 7"}`),
+		Properties: map[string]string{queue.PropDirection: "src-to-tgt"}}
+	ctx := context.Background()
+	cause := fmt.Errorf("message %s: %w", m.ID, &ResumeError{Next: next, Err: errors.New("503")})
+	if s, err := rt.Fail(ctx, galsync.QueuePulls, m, cause, "inv"); err != nil || s.Attempt != 3 || s.Parked {
+		t.Fatalf("settlement = %+v, %v", s, err)
+	}
+	cause = &ResumeError{Next: next, Err: galsync.Permanent(errors.New("403 Authorization_RequestDenied"))}
+	if s, err := rt.Fail(ctx, galsync.QueuePulls, m, cause, "inv"); err != nil || !s.Parked {
+		t.Fatalf("permanent settlement = %+v, %v", s, err)
+	}
+	got := append(r.peekAll(galsync.QueuePulls), r.peekAll(galsync.QueueParked)...)
+	if len(got) != 2 {
+		t.Fatalf("%d message(s) settled, want 2", len(got))
+	}
+	for i, want := range []string{"sweep:src-to-tgt:round:7/r3", "sweep:src-to-tgt:round:7/parked"} {
+		if d := got[i]; d.ID != want || string(d.Body) != `{"from":"page 7"}` {
+			t.Errorf("settled %d = %s %s, want %s from page 7", i, d.ID, d.Body, want)
+		}
+	}
+	if p := got[0].Properties; p[queue.PropRetrySince] != since || p[queue.PropAttempt] != "3" {
+		t.Errorf("the retry's state = %v, want the failed message's carried on", p)
+	}
+}
+
 func (r *rig) peekAll(q string) []queue.Delivery {
 	r.t.Helper()
 	ds, err := r.db.Peek(context.Background(), q, 0, 100)
@@ -440,7 +480,19 @@ func TestMessageIDsFitServiceBusThroughEveryHop(t *testing.T) {
 			break
 		}
 	}
-	// The sweep, and its continuation.
+	// The sweep, its continuation, and its repair of the guest (edited in
+	// the target) under the sweep's round, retried, put off and parked.
+	l, err := r.db.GetLink(ctx, name, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.g.mu.Lock()
+	r.g.target[l.TargetUserID].Attributes["jobTitle"] = "Edited in the target"
+	for _, id := range []string{"member-1", "member-2"} { // pages of their own
+		r.g.target[id] = &galsync.TargetUser{ID: id, UserType: "Member", Attributes: map[string]any{"displayName": id}}
+	}
+	r.g.listPage = 1
+	r.g.mu.Unlock()
 	m, err := SweepMessage(name, "test", time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -450,10 +502,59 @@ func TestMessageIDsFitServiceBusThroughEveryHop(t *testing.T) {
 		t.Error(err)
 	}
 	r.sw.Budget = time.Nanosecond
-	req, _ := galsync.DecodePullRequest(m.Body)
-	if _, err := r.sw.Sweep(ctx, req, "t"); err != nil {
+	for range 5 {
+		req, err := galsync.DecodePullRequest(m.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.sw.Sweep(ctx, req, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Continued {
+			break
+		}
+		ds, err := r.db.Receive(ctx, galsync.QueuePulls, 1, 0)
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("the sweep's continuation: %d, %v", len(ds), err)
+		}
+		m = ds[0].Message
+		_ = r.db.Complete(ctx, ds[0])
+	}
+	repairs, err := r.db.Receive(ctx, galsync.QueueUpdates, 10, 0)
+	if err != nil || len(repairs) != 1 {
+		t.Fatalf("the sweep's repairs: %d, %v", len(repairs), err)
+	}
+	if item, _ := galsync.DecodeWorkItem(repairs[0].Body); item.Round == "" {
+		t.Fatalf("the sweep's repair %+v names no round", item)
+	}
+	for _, cause := range []error{errors.New("503"), galsync.Defer(errors.New("budget"), time.Second),
+		galsync.Permanent(errors.New("400"))} {
+		if _, err := rt.Fail(ctx, galsync.QueueUpdates, repairs[0].Message, cause, "t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = r.db.Complete(ctx, repairs[0])
+	// A sweep that fails after its first page: its continuation retried,
+	// put off and parked.
+	r.sw.Budget, r.sw.Graph = 0, &failingLister{next: r.g, failOn: 2, err: errors.New("503")}
+	m, err = SweepMessage(name, "again", time.Now())
+	if err != nil {
 		t.Fatal(err)
 	}
+	req, _ := galsync.DecodePullRequest(m.Body)
+	_, err = r.sw.Sweep(ctx, req, "t")
+	var resume *ResumeError
+	if !errors.As(err, &resume) {
+		t.Fatalf("a sweep failing on its second page: %v, want a resumption", err)
+	}
+	for _, cause := range []error{err, &ResumeError{Next: resume.Next, Err: galsync.Defer(errors.New("budget"), time.Second)},
+		&ResumeError{Next: resume.Next, Err: galsync.Permanent(errors.New("403"))}} {
+		if _, err := rt.Fail(ctx, galsync.QueuePulls, m, cause, "t"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.sw.Graph = r.g
 	// A replay of what was parked, twice (a replay of a replayed copy).
 	for range 2 {
 		rep, err := deadletter.Replay(ctx, checkedQueue{DB: r.db, sender: sender}, deadletter.ReplayOptions{

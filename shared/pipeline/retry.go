@@ -97,6 +97,7 @@ type Retrier struct {
 // the message could not be rescheduled or parked; the caller then answers
 // the host with a failure so that the broker keeps the message.
 func (r *Retrier) Fail(ctx context.Context, queueName string, m queue.Message, cause error, invocationID string) (Settlement, error) {
+	m = resumed(m, cause)
 	if galsync.IsDeferred(cause) {
 		return r.putOff(ctx, queueName, m, cause)
 	}
@@ -144,6 +145,40 @@ func (r *Retrier) Fail(ctx context.Context, queueName string, m queue.Message, c
 	}
 	r.record(ctx, m, s, invocationID, now)
 	return s, nil
+}
+
+// ResumeError is a failure after progress: Next is the message that takes
+// the work up where it stood, and the Retrier settles it (retried, put off
+// or parked) in place of the message that failed, so that the work does
+// not start over. The sweep, which keeps its cursor in its messages rather
+// than in the store, fails so.
+type ResumeError struct {
+	Next queue.Message
+	Err  error
+}
+
+func (e *ResumeError) Error() string { return e.Err.Error() }
+func (e *ResumeError) Unwrap() error { return e.Err }
+
+// resumed is the message to settle for m after cause: m, or the message a
+// ResumeError in cause names, with m's retry state (attempts, deferrals,
+// the first failure's time), so the retries still add up to the budget.
+func resumed(m queue.Message, cause error) queue.Message {
+	var re *ResumeError
+	if !errors.As(cause, &re) {
+		return m
+	}
+	next := re.Next
+	props := maps.Clone(m.Properties)
+	if props == nil {
+		props = map[string]string{}
+	}
+	maps.Copy(props, next.Properties)
+	next.Properties = props
+	if next.CorrelationID == "" {
+		next.CorrelationID = m.CorrelationID
+	}
+	return next
 }
 
 // putOff sends m again for when the budget it waits for has room. Nothing

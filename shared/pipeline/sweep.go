@@ -2,8 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,6 +53,8 @@ type Sweeper struct {
 
 // SweepResult counts what a sweep did.
 type SweepResult struct {
+	// Round names the sweep's round.
+	Round       string
 	Pages, Read int
 	// Drifted guests differ from their desired state; Missing are linked
 	// guests the target no longer lists; Conflicts are looked at again.
@@ -63,18 +63,26 @@ type SweepResult struct {
 	// invitation.
 	PendingAcceptance   int
 	Finished, Continued bool
+	// Superseded: the round was replaced by a newer one, or has finished
+	// already; this invocation stopped.
+	Superseded bool
 }
 
-// Sweep runs (or continues) a sweep of req.Direction.
+// Sweep runs (or continues) a sweep of req.Direction. A failure after it
+// has read a page is a *ResumeError naming the continuation from where it
+// stood, so the Retrier's retry (or put-off) does not read the target from
+// its first page again.
 func (s *Sweeper) Sweep(ctx context.Context, req galsync.PullRequest, invocationID string) (SweepResult, error) {
 	var res SweepResult
 	d, err := s.Directions.Get(req.Direction)
 	if err != nil {
 		return res, err
 	}
-	cur := galsync.SweepCursor{Round: "sweep-" + newSweepID(s.Now())}
-	if req.Sweep != nil {
-		cur = *req.Sweep
+	cur, current, err := s.begin(ctx, d, req)
+	res.Round = cur.Round
+	if err != nil || !current {
+		res.Superseded = err == nil
+		return res, err
 	}
 	index, err := s.index(ctx, d)
 	if err != nil {
@@ -85,40 +93,66 @@ func (s *Sweeper) Sweep(ctx context.Context, req galsync.PullRequest, invocation
 		return res, err
 	}
 	started := s.Now()
-	sel := d.Rules.TargetSelect()
-	for {
-		users, next, err := s.Graph.ListUsers(ctx, d.Target.Name, cur.Link, sel)
-		if err != nil {
-			return res, fmt.Errorf("sweep %s: read target: %w", d.Name, err)
+	for !cur.Read() {
+		if cur, err = s.sweepPage(ctx, d, cur, index, managers, &res); err != nil {
+			return res, s.resumable(d, cur, res, err)
 		}
-		seen, drifted, err := s.comparePage(ctx, d, index, users, managers)
-		if err != nil {
-			return res, err
+		if current, err := s.current(ctx, d, cur.Round); err != nil || !current {
+			return s.superseded(ctx, d, cur, res, err)
 		}
-		for _, u := range users {
-			if _, linked := index[u.ID]; linked && u.ExternalUserState == "PendingAcceptance" {
-				res.PendingAcceptance++
+		if !cur.Read() && s.Budget > 0 && s.Now().Sub(started) > s.Budget {
+			m, err := sweepContinuation(d.Name, cur, s.Now())
+			if err == nil {
+				err = continueLater(ctx, s.Queue, "sweep "+d.Name, m)
 			}
-		}
-		if err := sendItems(ctx, s.Queue, galsync.QueueUpdates, drifted); err != nil {
-			return res, fmt.Errorf("sweep %s: %w", d.Name, err)
-		}
-		if err := s.Store.SaveRoundPage(ctx, galsync.RoundPage{Direction: d.Name, Round: cur.Round, Page: cur.Page, Seen: seen}); err != nil {
-			return res, fmt.Errorf("sweep %s: save page: %w", d.Name, err)
-		}
-		res.Pages++
-		res.Read += len(users)
-		res.Drifted += len(drifted)
-		cur.Page++
-		if next == "" {
-			break
-		}
-		cur.Link = next
-		if s.Budget > 0 && s.Now().Sub(started) > s.Budget {
-			return res, s.continueLater(ctx, d.Name, cur, &res)
+			res.Continued = err == nil
+			return res, s.resumable(d, cur, res, err)
 		}
 	}
-	return res, s.finish(ctx, d, cur.Round, index, &res, invocationID)
+	pages, err := s.Store.RoundPages(ctx, d.Name, cur.Round)
+	if err != nil {
+		return res, s.resumable(d, cur, res, fmt.Errorf("sweep %s: read pages: %w", d.Name, err))
+	}
+	// A round replaced while its pages were read may have lost some to the
+	// new round, and would take their guests for missing. The new round
+	// records itself before it deletes, so a check after the read sees it.
+	if current, err := s.current(ctx, d, cur.Round); err != nil || !current {
+		return s.superseded(ctx, d, cur, res, err)
+	}
+	if err := s.finish(ctx, d, cur.Round, pages, index, &res, invocationID); err != nil {
+		return res, s.resumable(d, cur, res, err)
+	}
+	return res, nil
+}
+
+// sweepPage reads the page at cur, sends work for its guests that differ
+// and saves what it saw; it returns the cursor of the next page.
+func (s *Sweeper) sweepPage(ctx context.Context, d *Direction, cur galsync.SweepCursor, index map[string]sweepEntry, managers managerIndex, res *SweepResult) (galsync.SweepCursor, error) {
+	users, next, err := s.Graph.ListUsers(ctx, d.Target.Name, cur.Link, d.Rules.TargetSelect())
+	if err != nil {
+		return cur, fmt.Errorf("sweep %s: read target: %w", d.Name, err)
+	}
+	seen, drifted, err := s.comparePage(ctx, d, index, users, managers)
+	if err != nil {
+		return cur, err
+	}
+	if err := s.send(ctx, d, galsync.QueueUpdates, cur.Round, drifted); err != nil {
+		return cur, err
+	}
+	page := galsync.RoundPage{Direction: d.Name, Round: cur.Round, Page: cur.Page, Seen: seen, Read: len(users), Drifted: len(drifted)}
+	for _, u := range users {
+		if _, linked := index[u.ID]; linked && u.ExternalUserState == "PendingAcceptance" {
+			page.PendingAcceptance++
+		}
+	}
+	if err := s.Store.SaveRoundPage(ctx, page); err != nil {
+		return cur, fmt.Errorf("sweep %s: save page: %w", d.Name, err)
+	}
+	res.Pages++
+	res.Read += page.Read
+	res.Drifted += page.Drifted
+	res.PendingAcceptance += page.PendingAcceptance
+	return galsync.SweepCursor{Round: cur.Round, Link: next, Page: cur.Page + 1}, nil
 }
 
 // sweepEntry is what the sweep keeps of a link: enough to find it again.
@@ -176,7 +210,9 @@ func (s *Sweeper) comparePage(ctx context.Context, d *Direction, index map[strin
 				continue // the pull retires it
 			}
 			p := planReconcile(d, link, u, link.Source)
-			if len(p.changes) == 0 && !p.addressList {
+			// A guest the target disabled is sent once, for the update
+			// worker to record it (Link.DisabledInTargetAt) and report it.
+			if len(p.changes) == 0 && !p.addressList && (!p.blocked || !link.DisabledInTargetAt.IsZero()) {
 				settled = append(settled, link)
 				continue
 			}
@@ -195,19 +231,35 @@ func reconcileItem(d *Direction, l galsync.Link) galsync.WorkItem {
 	return galsync.WorkItem{Direction: d.Name, SourceUserID: l.SourceUserID, Seq: l.SourceSeq, Kind: galsync.WorkReconcile, Source: l.Source}
 }
 
-// finish sends work for the linked guests the target did not list (deleted
-// there, unless invited so recently that they may not show yet) and for
-// the conflicts, records what needs an operator's attention, and drops the
-// sweep's pages.
-func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, index map[string]sweepEntry, res *SweepResult, invocationID string) error {
-	pages, err := s.Store.RoundPages(ctx, d.Name, round)
-	if err != nil {
-		return fmt.Errorf("sweep %s: read pages: %w", d.Name, err)
+// send sends the sweep's items under its round: each round's repairs pass
+// the queue's duplicate detection, copies within a round do not (see
+// galsync.WorkItem.MessageID).
+func (s *Sweeper) send(ctx context.Context, d *Direction, queueName, round string, items []galsync.WorkItem) error {
+	for i := range items {
+		items[i].Round = round
 	}
+	if err := sendItems(ctx, s.Queue, queueName, items); err != nil {
+		return fmt.Errorf("sweep %s: %w", d.Name, err)
+	}
+	return nil
+}
+
+// finish sends work for the linked guests the round's pages did not list
+// (deleted in the target, unless invited so recently that they may not
+// show yet) and for the conflicts, records what needs an operator's
+// attention and that the round has finished, and drops the round's pages.
+// Each step can be done again: a retry of the round's end sends the same
+// items under the same ids.
+func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, pages []galsync.RoundPage, index map[string]sweepEntry, res *SweepResult, invocationID string) error {
+	// The round's counts: its pages may have been read by many invocations.
+	var total galsync.RoundPage
 	for _, p := range pages {
 		for _, id := range p.Seen {
 			delete(index, id)
 		}
+		total.Read += p.Read
+		total.Drifted += p.Drifted
+		total.PendingAcceptance += p.PendingAcceptance
 	}
 	var missing, conflicts []galsync.WorkItem
 	for _, key := range slices.Sorted(maps.Keys(index)) {
@@ -226,33 +278,36 @@ func (s *Sweeper) finish(ctx context.Context, d *Direction, round string, index 
 			missing = append(missing, reconcileItem(d, link))
 		}
 	}
-	if err := sendItems(ctx, s.Queue, galsync.QueueUpdates, missing); err != nil {
-		return fmt.Errorf("sweep %s: %w", d.Name, err)
+	if err := s.send(ctx, d, galsync.QueueUpdates, round, missing); err != nil {
+		return err
 	}
-	if err := sendItems(ctx, s.Queue, galsync.QueueInvites, conflicts); err != nil {
-		return fmt.Errorf("sweep %s: %w", d.Name, err)
+	if err := s.send(ctx, d, galsync.QueueInvites, round, conflicts); err != nil {
+		return err
 	}
 	res.Missing, res.Conflicts, res.Finished = len(missing), len(conflicts), true
 	if err := s.verifyGroups(ctx, d, round); err != nil {
 		return err
 	}
-	if err := s.recordAttention(ctx, d, *res); err != nil {
+	if err := s.recordAttention(ctx, d, round, galsync.Attention{Drifted: total.Drifted, Missing: len(missing),
+		PendingAcceptance: total.PendingAcceptance}); err != nil {
 		return err
 	}
 	if err := s.Store.DeleteRound(ctx, d.Name, round); err != nil {
-		s.Logger.Warn("sweep: could not delete its pages", "direction", d.Name, "err", err)
+		// The next round deletes them (SweepRound.Replaces).
+		s.Logger.Warn("sweep: could not delete its pages", "direction", d.Name, "round", round, "err", err)
 	}
 	return s.Store.AppendLog(ctx, galsync.LogEntry{Time: s.Now(), Direction: d.Name, Action: galsync.ActionSweep,
 		Outcome: galsync.OutcomeSuccess, InvocationID: invocationID,
 		Reason: fmt.Sprintf("read %d target user(s) in %d page(s): %d drifted, %d missing, %d conflict(s) looked at again",
-			res.Read, res.Pages, res.Drifted, res.Missing, res.Conflicts)})
+			total.Read, len(pages), total.Drifted, res.Missing, res.Conflicts)})
 }
 
-// recordAttention keeps, on the direction's state, what the links say needs
-// an operator: refused attributes and conflicts. The status page shows it.
-func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, res SweepResult) error {
-	att := galsync.Attention{Refused: map[string]galsync.RefusedAttribute{}, At: s.Now(), Drifted: res.Drifted, Missing: res.Missing,
-		PendingAcceptance: res.PendingAcceptance}
+// recordAttention keeps, on the direction's state, what the round found
+// (att's counts) and what the links say needs an operator: refused
+// attributes and conflicts. The status page shows it. The same write marks
+// the round finished.
+func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, round string, att galsync.Attention) error {
+	att.Refused, att.At = map[string]galsync.RefusedAttribute{}, s.Now()
 	err := s.Store.ListLinks(ctx, d.Name, func(l galsync.Link) error {
 		if l.State == galsync.LinkConflict {
 			att.Conflicts++
@@ -265,6 +320,9 @@ func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, res SweepRe
 		}
 		if l.ManagerPending != "" && l.State == galsync.LinkActive {
 			att.ManagersPending++
+		}
+		if !l.DisabledInTargetAt.IsZero() && l.State == galsync.LinkActive {
+			att.DisabledInTarget++
 		}
 		for attr, r := range l.Refused {
 			ra := att.Refused[attr]
@@ -279,44 +337,13 @@ func (s *Sweeper) recordAttention(ctx context.Context, d *Direction, res SweepRe
 	if err != nil {
 		return fmt.Errorf("sweep %s: list links: %w", d.Name, err)
 	}
-	for try := 0; ; try++ {
-		st, err := s.Store.GetDirectionState(ctx, d.Name)
-		if err != nil && !errors.Is(err, galsync.ErrNotFound) {
-			return fmt.Errorf("sweep %s: read direction state: %w", d.Name, err)
+	return s.updateState(ctx, d, func(st *galsync.DirectionState) bool {
+		st.Attention = &att
+		if st.Sweep != nil && st.Sweep.Round == round {
+			st.Sweep.FinishedAt = s.Now()
 		}
-		st.Direction, st.Attention, st.UpdatedAt = d.Name, &att, s.Now()
-		_, err = s.Store.PutDirectionState(ctx, st)
-		if errors.Is(err, galsync.ErrConflict) && try < 3 {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("sweep %s: record attention: %w", d.Name, err)
-		}
-		return nil
-	}
-}
-
-func (s *Sweeper) continueLater(ctx context.Context, dir string, cur galsync.SweepCursor, res *SweepResult) error {
-	m, err := SweepMessage(dir, "continue", s.Now())
-	if err != nil {
-		return err
-	}
-	body, err := encodeSweepContinuation(dir, cur, s.Now())
-	if err != nil {
-		return err
-	}
-	m.Body, m.ID = body, queue.FitID(fmt.Sprintf("sweep:%s:%s:%d", dir, cur.Round, cur.Page))
-	if err := s.Queue.Send(ctx, galsync.QueuePulls, m); err != nil {
-		return fmt.Errorf("sweep %s: enqueue continuation: %w", dir, err)
-	}
-	res.Continued = true
-	return nil
-}
-
-func newSweepID(now time.Time) string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return now.UTC().Format("20060102T150405") + "-" + hex.EncodeToString(b[:])
+		return true
+	})
 }
 
 // DriftOf reports what reconciling a guest would change, for previews:

@@ -78,7 +78,7 @@ func (w *Updater) try(ctx context.Context, d *Direction, item galsync.WorkItem) 
 	link, err := w.Store.GetLink(ctx, d.Name, item.SourceUserID)
 	if errors.Is(err, galsync.ErrNotFound) {
 		if item.Kind == galsync.WorkDeprovision {
-			return w.done(ctx, item, "", galsync.ActionSkip, galsync.OutcomeSkipped, syncplan.ReasonRemovedOnly, nil)
+			return w.journal().done(ctx, item, "", galsync.ActionSkip, galsync.OutcomeSkipped, syncplan.ReasonRemovedOnly, nil)
 		}
 		return w.toInviter(item, galsync.Link{}, "no guest yet", "nolink"), nil
 	}
@@ -88,9 +88,12 @@ func (w *Updater) try(ctx context.Context, d *Direction, item galsync.WorkItem) 
 	if w.claimedByOther(link) {
 		return Outcome{}, galsync.RetryAfter(fmt.Errorf("update worker: %w", errClaimHeld), 2*time.Second)
 	}
+	if why, stale := retiredSince(link, item); stale {
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange, why, nil)
+	}
 	if item.Kind == galsync.WorkDeprovision {
 		if item.Seq < link.SourceSeq {
-			return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
+			return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
 				fmt.Sprintf("stale: the user was seen again (seq %d) after this deprovision (seq %d)", link.SourceSeq, item.Seq), nil)
 		}
 		return w.deprovision(ctx, d, link, item)
@@ -101,7 +104,7 @@ func (w *Updater) try(ctx context.Context, d *Direction, item galsync.WorkItem) 
 	}
 	fp := d.Rules.Fingerprint()
 	if item.Kind == galsync.WorkUpsert && item.Seq < link.ReconciledSeq && link.ReconciledConfig == fp {
-		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeNoChange,
 			fmt.Sprintf("stale: seq %d is older than the reconciled seq %d", item.Seq, link.ReconciledSeq), nil)
 	}
 	return w.reconcile(ctx, d, link, item)
@@ -114,12 +117,12 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 		return Outcome{}, err
 	}
 	if source == nil {
-		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped,
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped,
 			"the source user no longer exists; the next pull retires the guest", nil)
 	}
 	link.Source = source
 	if in, why := d.Rules.InScope(galsync.SourceUser{ID: link.SourceUserID, Attributes: source}); !in {
-		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped,
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped,
 			"out of scope now ("+why+"); the next pull retires the guest", nil)
 	}
 	target, err := w.Graph.GetGuest(ctx, d.Target.Name, link.TargetUserID, d.Rules.TargetSelect())
@@ -134,7 +137,7 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 		// answered with a member holding the address, or a guest turned
 		// member in the target): galsync does not take members over.
 		metricsOr(w.Metrics).Conflict(ctx, d.Name, "member holds the address")
-		return w.memberConflict(ctx, link, item, target)
+		return w.journal().conflict(ctx, item, link, link, target.ID, conflictReason)
 	}
 	plan := planReconcile(d, link, target, source)
 	mgr, err := w.planManager(ctx, d, link, source)
@@ -145,52 +148,25 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 		plan.stillRefused[syncplan.ManagerAttribute] = *mgr.refused
 	}
 	written, refused := []string{}, map[string]galsync.Refusal{}
-	if len(plan.changes) > 0 || mgr != nil && mgr.write {
+	if len(plan.changes) > 0 || plan.addressList || mgr != nil && mgr.write {
 		if link, err = w.claim(ctx, link, item); err != nil {
 			return Outcome{}, err
 		}
-	}
-	if len(plan.changes) > 0 {
-		written, refused, err = w.patch(ctx, d, link, plan.changes)
-		if errors.Is(err, galsync.ErrNotFound) {
-			w.releaseClaim(ctx, d, link)
-			return w.missing(ctx, link, item, err)
+		gctx, cancel := underClaim(ctx, link.ClaimedAt, w.Now(), w.claimTTL())
+		written, refused, err = w.write(gctx, d, link, plan, mgr)
+		err = outOfClaim(gctx, err)
+		cancel()
+		if errors.Is(err, errGuestGone) {
+			return w.missing(ctx, w.releaseClaim(ctx, d, link), item, err)
 		}
 		if err != nil {
 			w.releaseClaim(ctx, d, link)
-			return Outcome{}, fmt.Errorf("update worker: %w", err)
-		}
-	}
-	if plan.addressList {
-		if err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, map[string]any{"showInAddressList": true}); err != nil {
-			var re *galsync.RefusedError
-			if !errors.As(err, &re) && !galsync.IsPermanent(err) {
-				w.releaseClaim(ctx, d, link)
-				return Outcome{}, fmt.Errorf("update worker: show in address list: %w", err)
-			}
-			refused["showInAddressList"] = galsync.Refusal{Fingerprint: d.Rules.AttributeFingerprint("showInAddressList", true),
-				Message: err.Error(), At: w.Now()}
-		} else {
-			written = append(written, "showInAddressList")
+			return Outcome{}, err
 		}
 	}
 	var extra []galsync.LogEntry
 	if mgr != nil {
-		wrote := false
-		if mgr.write {
-			r, err := w.writeManager(ctx, d, link, mgr)
-			if err != nil {
-				w.releaseClaim(ctx, d, link)
-				return Outcome{}, err
-			}
-			if r != nil {
-				refused[syncplan.ManagerAttribute] = *r
-			} else {
-				wrote = true
-				written = append(written, syncplan.ManagerAttribute)
-			}
-		}
-		if e, ok := managerLog(link, mgr, wrote); ok {
+		if e, ok := managerLog(link, mgr, slices.Contains(written, syncplan.ManagerAttribute)); ok {
 			extra = append(extra, e)
 		}
 		link.ManagerPending = mgr.want.pending
@@ -205,6 +181,49 @@ func (w *Updater) reconcile(ctx context.Context, d *Direction, link galsync.Link
 	return w.record(ctx, d, link, item, plan, written, refused, extra...)
 }
 
+// errGuestGone: Graph does not know the guest a PATCH was sent to.
+var errGuestGone = errors.New("the guest is not in the target")
+
+// write makes the writes plan and mgr call for, under the link's claim:
+// the PATCH of the attributes, the address-list write and the manager
+// reference. It returns what was written and what Graph refused.
+func (w *Updater) write(ctx context.Context, d *Direction, link galsync.Link, plan reconcilePlan, mgr *managerStep) ([]string, map[string]galsync.Refusal, error) {
+	written, refused := []string{}, map[string]galsync.Refusal{}
+	if len(plan.changes) > 0 {
+		var err error
+		written, refused, err = w.patch(ctx, d, link, plan.changes)
+		if errors.Is(err, galsync.ErrNotFound) {
+			return nil, nil, fmt.Errorf("update worker: %w: %w", errGuestGone, err)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("update worker: %w", err)
+		}
+	}
+	if plan.addressList {
+		err := w.Graph.UpdateUser(ctx, d.Target.Name, link.TargetUserID, map[string]any{"showInAddressList": true})
+		switch {
+		case err == nil:
+			written = append(written, "showInAddressList")
+		case isRefusal(err):
+			refused["showInAddressList"] = refusal(d, "showInAddressList", true, err, w.Now())
+		default:
+			return nil, nil, fmt.Errorf("update worker: show in address list: %w", err)
+		}
+	}
+	if mgr != nil && mgr.write {
+		r, err := w.writeManager(ctx, d, link, mgr)
+		switch {
+		case err != nil:
+			return nil, nil, err
+		case r != nil:
+			refused[syncplan.ManagerAttribute] = *r
+		default:
+			written = append(written, syncplan.ManagerAttribute)
+		}
+	}
+	return written, refused, nil
+}
+
 // reconcilePlan is what converging a guest writes.
 type reconcilePlan struct {
 	changes map[string]any
@@ -213,26 +232,35 @@ type reconcilePlan struct {
 	action      string // update or reenable
 	// stillRefused keeps refusals whose mapping and value are unchanged.
 	stillRefused map[string]galsync.Refusal
+	// blocked: the target disabled the guest, not galsync; it is left
+	// disabled and reported.
+	blocked bool
 }
 
 // planReconcile compares the guest as read with its desired state: the
 // mapping applied to the source, the guest enabled as its source account
 // is (an out-of-scope disabled user never gets here unless the scope
 // includes disabled users) and of the direction's userType, less what
-// Graph refused for the same mapping and value.
+// Graph refused for the same mapping and value. A guest is enabled only
+// if galsync disabled it: one the target tenant disabled stays so.
 func planReconcile(d *Direction, link galsync.Link, target galsync.TargetUser, source galsync.Snapshot) reconcilePlan {
 	desired := d.Rules.Map(source)
-	if _, ok := target.Attributes["accountEnabled"].(bool); ok {
+	blocked := false
+	if current, ok := target.Attributes["accountEnabled"].(bool); ok {
 		// An in-scope user's guest is enabled, or mirrors a disabled
 		// source account where the scope includes disabled users.
 		enabled, known := source["accountEnabled"].(bool)
-		desired["accountEnabled"] = enabled || !known
+		want := enabled || !known
+		blocked = want && !current && !disabledByGalsync(link)
+		if !blocked {
+			desired["accountEnabled"] = want
+		}
 	}
 	if d.UserType != "" && target.UserType != "" && !strings.EqualFold(target.UserType, d.UserType) {
 		desired["userType"] = d.UserType
 	}
 	addressList := d.Rules.AddressList() == syncplan.AddressListGraph
-	p := reconcilePlan{action: galsync.ActionUpdate, stillRefused: map[string]galsync.Refusal{}}
+	p := reconcilePlan{action: galsync.ActionUpdate, stillRefused: map[string]galsync.Refusal{}, blocked: blocked}
 	for attr, r := range link.Refused {
 		want, mapped := desired[attr]
 		if attr == "showInAddressList" && addressList {
@@ -259,12 +287,14 @@ func planReconcile(d *Direction, link galsync.Link, target galsync.TargetUser, s
 // all, so when it refuses one attribute (a 400 naming it) the others are
 // written without it, and the refused one is returned to be recorded.
 // When a refusal names no attribute, each is written on its own to find
-// the refused ones.
+// the refused ones. Any other failure, permanent ones included (a 403
+// for a permission the app lacks), is returned: it says nothing about the
+// attributes, and recording them as refused would stop them for good.
 func (w *Updater) patch(ctx context.Context, d *Direction, link galsync.Link, changes map[string]any) ([]string, map[string]galsync.Refusal, error) {
 	changes = maps.Clone(changes)
 	refused := map[string]galsync.Refusal{}
 	refuse := func(attr string, err error) {
-		refused[attr] = galsync.Refusal{Fingerprint: d.Rules.AttributeFingerprint(attr, changes[attr]), Message: err.Error(), At: w.Now()}
+		refused[attr] = refusal(d, attr, changes[attr], err, w.Now())
 		delete(changes, attr)
 	}
 	for len(changes) > 0 {
@@ -276,9 +306,9 @@ func (w *Updater) patch(ctx context.Context, d *Direction, link galsync.Link, ch
 			return slices.Sorted(maps.Keys(changes)), refused, nil
 		case errors.As(err, &re) && hasKey(changes, re.Attribute):
 			refuse(re.Attribute, err)
-		case galsync.IsPermanent(err) && len(changes) > 1:
+		case isRefusal(err) && len(changes) > 1:
 			return w.patchEach(ctx, d, link, changes, refused, refuse)
-		case galsync.IsPermanent(err):
+		case isRefusal(err):
 			for attr := range changes {
 				refuse(attr, err)
 			}
@@ -289,7 +319,8 @@ func (w *Updater) patch(ctx context.Context, d *Direction, link galsync.Link, ch
 	return []string{}, refused, nil
 }
 
-// patchEach writes the attributes one PATCH each, recording the refused.
+// patchEach writes the attributes one PATCH each, recording the refused;
+// any other failure ends it.
 func (w *Updater) patchEach(ctx context.Context, d *Direction, link galsync.Link, changes map[string]any,
 	refused map[string]galsync.Refusal, refuse func(string, error)) ([]string, map[string]galsync.Refusal, error) {
 	var written []string
@@ -299,13 +330,21 @@ func (w *Updater) patchEach(ctx context.Context, d *Direction, link galsync.Link
 		case err == nil:
 			metricsOr(w.Metrics).Patch(ctx, d.Name)
 			written = append(written, attr)
-		case galsync.IsPermanent(err):
+		case isRefusal(err):
 			refuse(attr, err)
 		default:
 			return written, refused, err
 		}
 	}
 	return written, refused, nil
+}
+
+// disabledByGalsync reports whether galsync disabled link's guest itself:
+// it wrote accountEnabled false, or retired the guest (a link disabled
+// before galsync kept DisabledByGalsync) without having found it blocked
+// by the target first.
+func disabledByGalsync(link galsync.Link) bool {
+	return link.DisabledByGalsync || link.State == galsync.LinkDisabled && link.DisabledInTargetAt.IsZero()
 }
 
 func hasKey(m map[string]any, k string) bool { _, ok := m[k]; return ok }
@@ -321,12 +360,24 @@ func (w *Updater) record(ctx context.Context, d *Direction, link galsync.Link, i
 		link.Refused = nil
 	}
 	link.State, link.ReconciledSeq, link.ReconciledConfig, link.ReconciledAt = galsync.LinkActive, link.SourceSeq, d.Rules.Fingerprint(), now
+	if enabled, ok := plan.changes["accountEnabled"].(bool); ok && slices.Contains(written, "accountEnabled") {
+		link.DisabledByGalsync = !enabled
+	}
+	var entries []galsync.LogEntry
+	switch {
+	case plan.blocked && link.DisabledInTargetAt.IsZero():
+		link.DisabledInTargetAt = now
+		entries = append(entries, galsync.LogEntry{Time: now, Direction: d.Name, SourceUserID: link.SourceUserID,
+			TargetUserID: link.TargetUserID, Action: galsync.ActionBlocked, Outcome: galsync.OutcomeSkipped,
+			Reason: reasonDisabledInTarget, Attributes: []string{"accountEnabled"}, Seq: item.Seq})
+	case !plan.blocked:
+		link.DisabledInTargetAt = time.Time{}
+	}
 	link.ClearClaim()
 	link.UpdatedAt = now
 	if _, err := w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("update worker: record reconciled guest: %w", err)
 	}
-	var entries []galsync.LogEntry
 	for _, attr := range newRefusals {
 		entries = append(entries, galsync.LogEntry{Time: now, Direction: d.Name, SourceUserID: link.SourceUserID,
 			TargetUserID: link.TargetUserID, Action: galsync.ActionRefused, Outcome: galsync.OutcomeFailed,
@@ -348,20 +399,10 @@ func (w *Updater) record(ctx context.Context, d *Direction, link galsync.Link, i
 	return Outcome{Action: action, Reason: reason, Attributes: written}, nil
 }
 
-// memberConflict records that the link names a member, once.
-func (w *Updater) memberConflict(ctx context.Context, link galsync.Link, item galsync.WorkItem, member galsync.TargetUser) (Outcome, error) {
-	reason := conflictReason
-	same := link.State == galsync.LinkConflict && link.Conflict == reason
-	link.State, link.Conflict, link.TargetUserID, link.UpdatedAt = galsync.LinkConflict, reason, "", w.Now()
-	link.ClearClaim()
-	if _, err := w.Store.PutLink(ctx, link); err != nil {
-		return Outcome{}, fmt.Errorf("update worker: record conflict: %w", err)
-	}
-	if same {
-		return Outcome{Action: galsync.ActionSkip, Reason: "conflict unchanged"}, nil
-	}
-	return w.done(ctx, item, member.ID, galsync.ActionConflict, galsync.OutcomeSkipped, reason, nil)
-}
+// reasonDisabledInTarget is why a disabled guest is left disabled.
+const reasonDisabledInTarget = "the guest was disabled in the target tenant, not by galsync (an administrator's block, " +
+	"e.g. a compromised account): galsync leaves it disabled and keeps its other attributes current. " +
+	"Enable it in the target tenant once the block may be lifted"
 
 // missing handles a guest Graph does not know: not yet replicated if it
 // was invited moments ago (try again later), else deleted in the target
@@ -390,35 +431,49 @@ func (w *Updater) toInviter(item galsync.WorkItem, link galsync.Link, reason, ta
 	return Outcome{Action: HandOff, Reason: reason, HandOff: &HandOffItem{Queue: galsync.QueueInvites, Item: next, Tag: tag}}
 }
 
+// deprovision retires the guest per the direction's policy and records
+// the retirement (RetiredSeq), so that work observed before it changes
+// nothing.
 func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Link, item galsync.WorkItem) (Outcome, error) {
 	action, why := syncplan.DeprovisionAction(d.Deprovision.Action, link.State)
+	if !link.HasGuest() {
+		action, why = "", "no guest to retire ("+string(link.State)+")"
+	}
 	if action == "" {
+		link, err := w.recordRetirement(ctx, link, item)
+		if err != nil {
+			return Outcome{}, err
+		}
 		// A retirement whose announcement failed is announced now.
 		if err := w.announceRetired(ctx, d, link); err != nil {
 			return Outcome{}, err
 		}
-		return w.done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, why, nil)
+		return w.journal().done(ctx, item, link.TargetUserID, galsync.ActionSkip, galsync.OutcomeSkipped, why, nil)
 	}
-	link, err := w.claim(ctx, link, item)
+	claimed, err := w.claim(ctx, link, item)
 	if err != nil {
 		return Outcome{}, err
 	}
-	wrote := true
+	link, wrote := claimed, true
+	gctx, cancel := underClaim(ctx, claimed.ClaimedAt, w.Now(), w.claimTTL())
 	switch action {
 	case galsync.ActionDisable:
-		wrote, err = w.disable(ctx, d, &link)
+		wrote, err = w.disable(gctx, d, &link)
 	case galsync.ActionDelete:
-		err = w.Graph.DeleteUser(ctx, d.Target.Name, link.TargetUserID)
+		err = w.Graph.DeleteUser(gctx, d.Target.Name, link.TargetUserID)
 		if errors.Is(err, galsync.ErrNotFound) {
 			err = nil
 		}
 		link.State = galsync.LinkDeleted
 	}
+	err = outOfClaim(gctx, err)
+	cancel()
 	if err != nil {
-		w.releaseClaim(ctx, d, link)
+		// The link as claimed: the retry must find the guest not retired.
+		w.releaseClaim(ctx, d, claimed)
 		return Outcome{}, fmt.Errorf("update worker: %s guest: %w", action, err)
 	}
-	link.SourceSeq, link.UpdatedAt = max(link.SourceSeq, item.Seq), w.Now()
+	link.SourceSeq, link.RetiredSeq, link.UpdatedAt = max(link.SourceSeq, item.Seq), max(link.RetiredSeq, item.Seq), w.Now()
 	link.ClearClaim()
 	if link, err = w.Store.PutLink(ctx, link); err != nil {
 		return Outcome{}, fmt.Errorf("update worker: record %s: %w", action, err)
@@ -430,7 +485,27 @@ func (w *Updater) deprovision(ctx context.Context, d *Direction, link galsync.Li
 	if !wrote {
 		outcome = galsync.OutcomeNoChange
 	}
-	return w.done(ctx, item, link.TargetUserID, action, outcome, item.Reason, nil)
+	return w.journal().done(ctx, item, link.TargetUserID, action, outcome, item.Reason, nil)
+}
+
+// recordRetirement records that the user left scope at item's seq where
+// nothing is written to the guest (the policy is none, the guest is
+// already retired, or there is none): work observed before it is stale all
+// the same. A conflict recorded for the user no longer needs an operator.
+func (w *Updater) recordRetirement(ctx context.Context, link galsync.Link, item galsync.WorkItem) (galsync.Link, error) {
+	if item.Seq <= link.RetiredSeq {
+		return link, nil
+	}
+	link.SourceSeq, link.RetiredSeq, link.UpdatedAt = max(link.SourceSeq, item.Seq), item.Seq, w.Now()
+	if link.State == galsync.LinkConflict || link.State == galsync.LinkInviting {
+		link.State, link.Conflict = galsync.LinkDeleted, ""
+		link.ClearClaim()
+	}
+	saved, err := w.Store.PutLink(ctx, link)
+	if err != nil {
+		return link, fmt.Errorf("update worker: record retirement: %w", err)
+	}
+	return saved, nil
 }
 
 // disable disables the guest unless it already is; a guest Graph does not
@@ -453,18 +528,20 @@ func (w *Updater) disable(ctx context.Context, d *Direction, link *galsync.Link)
 		link.State = galsync.LinkDeleted
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	link.DisabledByGalsync = true
+	return true, nil
 }
 
 // claimedByOther: another write to this guest is in progress (a fresh
 // claim).
 func (w *Updater) claimedByOther(l galsync.Link) bool {
-	ttl := w.ClaimTTL
-	if ttl <= 0 {
-		ttl = 2 * time.Minute
-	}
-	return !l.ClaimedAt.IsZero() && w.Now().Sub(l.ClaimedAt) < ttl
+	return !l.ClaimedAt.IsZero() && w.Now().Sub(l.ClaimedAt) < w.claimTTL()
 }
+
+func (w *Updater) claimTTL() time.Duration { return orDefault(w.ClaimTTL, DefaultClaimTTL) }
 
 // claim marks the link as being written, ETag-guarded: of two workers
 // holding copies of one item (a duplicate delivery), only one wins and
@@ -480,33 +557,26 @@ func (w *Updater) claim(ctx context.Context, link galsync.Link, item galsync.Wor
 	return claimed, nil
 }
 
-func (w *Updater) releaseClaim(ctx context.Context, d *Direction, link galsync.Link) {
+// releaseClaim ends a claim after a failure and returns the link as
+// written, for whatever writes it next.
+func (w *Updater) releaseClaim(ctx context.Context, d *Direction, link galsync.Link) galsync.Link {
 	link.ClearClaim()
-	if _, err := w.Store.PutLink(ctx, link); err != nil {
+	saved, err := w.Store.PutLink(ctx, link)
+	if err != nil {
 		w.Logger.Warn("update worker: could not release the claim; it expires on its own", "direction", d.Name,
 			"sourceUser", link.SourceUserID, "err", err)
+		return link
 	}
+	saved.Source = link.Source
+	return saved
 }
 
 func (w *Updater) grace() time.Duration {
-	if w.ReplicationGrace <= 0 {
-		return DefaultReplicationGrace
-	}
-	return w.ReplicationGrace
+	return orDefault(w.ReplicationGrace, DefaultReplicationGrace)
 }
 
-func (w *Updater) wait() time.Duration {
-	if w.ReplicationWait <= 0 {
-		return DefaultReplicationWait
-	}
-	return w.ReplicationWait
-}
+func (w *Updater) wait() time.Duration { return orDefault(w.ReplicationWait, DefaultReplicationWait) }
 
-func (w *Updater) done(ctx context.Context, item galsync.WorkItem, target, action, outcome, reason string, attrs []string) (Outcome, error) {
-	err := w.Store.AppendLog(ctx, galsync.LogEntry{Time: w.Now(), Direction: item.Direction, SourceUserID: item.SourceUserID,
-		TargetUserID: target, Action: action, Outcome: outcome, Reason: reason, Attributes: attrs, Seq: item.Seq})
-	if err != nil {
-		return Outcome{}, fmt.Errorf("update worker: log: %w", err)
-	}
-	return Outcome{Action: action, Reason: reason, Attributes: attrs}, nil
+func (w *Updater) journal() journal {
+	return journal{worker: "update worker", store: w.Store, now: w.Now}
 }

@@ -133,7 +133,7 @@ func attention(d directionInputs) Attention {
 	if at := d.state.Attention; at != nil {
 		a.CountedAt, a.Conflicts, since = at.At.UTC(), at.Conflicts, at.At
 		a.Drifted, a.Missing, a.PendingAcceptance = at.Drifted, at.Missing, at.PendingAcceptance
-		a.Converted, a.ManagersPending = at.Converted, at.ManagersPending
+		a.Converted, a.ManagersPending, a.DisabledInTarget = at.Converted, at.ManagersPending, at.DisabledInTarget
 		for attr, r := range at.Refused {
 			a.Refused[attr] = RefusedAttribute{Users: r.Users, Message: redact(r.Message)}
 		}
@@ -153,6 +153,11 @@ func attention(d directionInputs) Attention {
 			if key := "convert|" + e.SourceUserID; e.Outcome == galsync.OutcomeSuccess && !seen[key] {
 				seen[key] = true
 				a.Converted++
+			}
+		case galsync.ActionBlocked:
+			if key := "blocked|" + e.SourceUserID; !seen[key] {
+				seen[key] = true
+				a.DisabledInTarget++
 			}
 		case galsync.ActionRefused:
 			for _, attr := range e.Attributes {
@@ -286,6 +291,10 @@ func warnings(d directionInputs, dr DirectionReport, s Reporter) []string {
 	}
 	if n := dr.Attention.Conflicts; n > 0 {
 		out = append(out, fmt.Sprintf("%d %s: a target member holds the address (galsync log --action conflict)", n, plural(n, "conflict", "conflicts")))
+	}
+	if n := dr.Attention.DisabledInTarget; n > 0 {
+		out = append(out, fmt.Sprintf("%d %s disabled in the target tenant, not by galsync: left disabled until enabled there (galsync log --action blocked)",
+			n, plural(n, "guest", "guests")))
 	}
 	if n := dr.Actions.Failed; n > 0 {
 		out = append(out, fmt.Sprintf("%d failed %s in the last %s", n, plural(n, "action", "actions"), Span(s.Window)))

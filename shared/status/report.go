@@ -212,6 +212,9 @@ type Attention struct {
 	// manager's guest (as the last sweep counted them).
 	Converted       int `json:"converted"`
 	ManagersPending int `json:"managersPending"`
+	// DisabledInTarget: linked guests the target tenant disabled (not
+	// galsync), which galsync leaves disabled; an operator decides.
+	DisabledInTarget int `json:"disabledInTarget"`
 }
 
 // GroupStatus is one mirrored group: its source group, the target group

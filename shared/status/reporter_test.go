@@ -488,12 +488,16 @@ func TestParkedAndAttention(t *testing.T) {
 	st := healthy()
 	st.states[dirAB] = galsync.DirectionState{Direction: dirAB, Attention: &galsync.Attention{At: now.Add(-time.Hour),
 		Refused:   map[string]galsync.RefusedAttribute{"jobTitle": {Users: 3, Message: "Invalid value specified for property 'jobTitle'"}},
-		Conflicts: 1, Drifted: 20, Missing: 2}}
+		Conflicts: 1, Drifted: 20, Missing: 2, DisabledInTarget: 1}}
 	st.log = []galsync.LogEntry{
 		{Time: now.Add(-2 * time.Hour), Direction: dirAB, SourceUserID: "old", Action: galsync.ActionConflict, Outcome: galsync.OutcomeSkipped},
 		{Time: now.Add(-time.Minute), Direction: dirAB, SourceUserID: "u9", Action: galsync.ActionConflict, Outcome: galsync.OutcomeSkipped},
 		{Time: now.Add(-time.Minute), Direction: dirAB, SourceUserID: "u8", Action: galsync.ActionRefused, Outcome: galsync.OutcomeFailed,
 			Attributes: []string{"jobTitle"}, Reason: "Invalid value specified for property 'jobTitle' of resource 'User'."},
+		{Time: now.Add(-time.Minute), Direction: dirAB, SourceUserID: "u7", Action: galsync.ActionBlocked, Outcome: galsync.OutcomeSkipped,
+			Attributes: []string{"accountEnabled"}},
+		{Time: now.Add(-time.Second), Direction: dirAB, SourceUserID: "u7", Action: galsync.ActionBlocked, Outcome: galsync.OutcomeSkipped,
+			Attributes: []string{"accountEnabled"}},
 	}
 	q := &fakeQueue{}
 	q.add(galsync.QueueParked, dirAB, 2)
@@ -509,11 +513,12 @@ func TestParkedAndAttention(t *testing.T) {
 		t.Errorf("invites depth %+v, want 2 parked", got)
 	}
 	a := d.Attention
-	if a.Refused["jobTitle"].Users != 4 || a.Conflicts != 2 || a.Drifted != 20 || a.Missing != 2 {
-		t.Errorf("attention = %+v, want jobTitle refused for 4, 2 conflicts, 20 drifted, 2 missing", a)
+	if a.Refused["jobTitle"].Users != 4 || a.Conflicts != 2 || a.Drifted != 20 || a.Missing != 2 || a.DisabledInTarget != 2 {
+		t.Errorf("attention = %+v, want jobTitle refused for 4, 2 conflicts, 20 drifted, 2 missing, 2 disabled in the target", a)
 	}
 	joined := strings.Join(d.Warnings, "\n")
-	for _, want := range []string{"2 messages from invites parked", "Graph refuses jobTitle for 4 users", "2 conflicts"} {
+	for _, want := range []string{"2 messages from invites parked", "Graph refuses jobTitle for 4 users", "2 conflicts",
+		"2 guests disabled in the target tenant, not by galsync"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("warnings lack %q:\n%s", want, joined)
 		}

@@ -1,8 +1,6 @@
 package syncplan
 
 import (
-	"slices"
-
 	"github.com/galsync/galsync/shared/galsync"
 )
 
@@ -100,20 +98,8 @@ func Diff(current, desired galsync.Snapshot) map[string]any {
 	return changes
 }
 
+// equalValue is galsync.SameValue with empty string, empty list and nil
+// the same "empty".
 func equalValue(a, b any) bool {
-	if isEmpty(a) && isEmpty(b) {
-		return true
-	}
-	switch x := a.(type) {
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case []string:
-		y, ok := b.([]string)
-		return ok && slices.Equal(x, y)
-	}
-	return false
+	return isEmpty(a) && isEmpty(b) || galsync.SameValue(a, b)
 }

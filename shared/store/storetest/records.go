@@ -52,7 +52,7 @@ func linkKind(s store.Store) casKind[galsync.Link] {
 		sample: func(id string, n int) galsync.Link {
 			return galsync.Link{
 				Direction: linkDirection, SourceUserID: id, TargetUserID: fmt.Sprintf("target-%d", n),
-				State: galsync.LinkActive, SourceSeq: int64(n), Source: snapshot(n), ReconciledSeq: int64(n),
+				State: galsync.LinkActive, SourceSeq: int64(n), Source: snapshot(n), ReconciledSeq: int64(n), RetiredSeq: int64(n - 1),
 				ReconciledConfig: fmt.Sprintf("config-%d", n), ReconciledAt: at(n + 3), InvitedAt: at(n + 4),
 				Refused:   map[string]galsync.Refusal{"jobTitle": {Fingerprint: "fp", Message: "refused", At: at(n + 5).UTC()}}, // a time in a map comes back in UTC
 				ClaimedAt: at(n), ClaimSeq: int64(n + 1), CreatedAt: at(n + 1), UpdatedAt: at(n + 2),
