@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/galsync/galsync/shared/galsync"
 	"github.com/galsync/galsync/sim"
@@ -27,6 +30,10 @@ import (
 // compares with 10,000 (issue 11: flat, within 25%).
 //
 //	make bench   (or: go test -run '^$' -bench InitialSync -benchtime 1x -timeout 60m ./cmd/galsync/)
+//
+// With -args -galsync.profile DIR, galsync writes its CPU and allocation
+// profiles to DIR (cpu-<users>.pprof, allocs-<users>.pprof); the
+// simulator's are the test binary's own (go test -cpuprofile).
 func BenchmarkInitialSync(b *testing.B) {
 	bin := buildBinary(b)
 	results := map[int]result{}
@@ -43,6 +50,10 @@ func BenchmarkInitialSync(b *testing.B) {
 	}
 }
 
+// profileDir, when set, is where the benchmarks have galsync write its
+// pprof profiles.
+var profileDir = flag.String("galsync.profile", "", "write galsync's CPU and allocation profiles of each benchmark run to this directory")
+
 // result is what one initial sync measured.
 type result struct{ rate, cpuPerUser float64 }
 
@@ -53,16 +64,23 @@ func initialSync(b *testing.B, bin string, users int) result {
 	want := len(inScope(h.source))
 	b.StartTimer()
 	start := time.Now()
-	cmd := h.command(bin, "local", "--no-timers", "--once", "--progress", "0")
+	args := []string{"local", "--no-timers", "--once", "--progress", "0"}
+	if *profileDir != "" {
+		args = append(args, "--cpuprofile", filepath.Join(*profileDir, fmt.Sprintf("cpu-%d.pprof", users)),
+			"--memprofile", filepath.Join(*profileDir, fmt.Sprintf("allocs-%d.pprof", users)))
+	}
+	cmd := h.command(bin, args...)
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	anon := watchAnon(cmd.Process.Pid)
+	memory := watchMemory(cmd.Process.Pid)
+	simBefore := selfCPU(b)
 	err := cmd.Wait()
 	elapsed := time.Since(start)
-	peakAnon := anon()
+	simCPU := selfCPU(b) - simBefore
+	rss, peakAnon := memory()
 	b.StopTimer()
 	if err != nil {
 		b.Fatalf("galsync local --once: %v\n%s", err, out.String())
@@ -75,27 +93,61 @@ func initialSync(b *testing.B, bin string, users int) result {
 	writes := h.sim.Stats(dstTenantID).Requests
 	invites, patches := writes["POST invitations"], writes["PATCH patch"]
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	rss := ru.Maxrss // KiB on Linux
+	// Not ru.Maxrss: Go starts a child with vfork, and Linux carries the
+	// parent's high-water mark (this process, which holds the simulated
+	// tenant) into the child's maxrss at exec (exec_mmap), so at 100,000
+	// users it reported the simulator's 550 MiB, not galsync's.
 	// CPU time per user does not depend on what else the machine runs, as
 	// users/s does: it shows whether the cost per user stays flat.
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	cpuPerUser := float64(cpu.Microseconds()) / 1000 / float64(want)
-	file, err := os.Stat(filepath.Join(h.env["GALSYNC_DATA_DIR"], "galsync.db"))
+	// This process is the simulator's: its CPU over the run is what
+	// serving galsync's requests cost.
+	simPerUser := float64(simCPU.Microseconds()) / 1000 / float64(want)
+	dbPath := filepath.Join(h.env["GALSYNC_DATA_DIR"], "galsync.db")
+	file, err := os.Stat(dbPath)
 	if err != nil {
 		b.Fatal(err)
 	}
+	commits := float64(committed(b, dbPath)) / float64(want)
 	rate := float64(want) / elapsed.Seconds()
 	b.ReportMetric(rate, "users/s")
 	b.ReportMetric(float64(invites)/float64(want), "invites/user")
 	b.ReportMetric(float64(patches)/float64(want), "patches/user")
 	b.ReportMetric(cpuPerUser, "cpu-ms/user")
+	b.ReportMetric(simPerUser, "sim-cpu-ms/user")
 	b.ReportMetric(float64(rss)/1024, "peakRSS-MiB")
 	b.ReportMetric(float64(peakAnon)/1024, "peakAnon-MiB")
 	b.ReportMetric(float64(file.Size())/(1<<20), "file-MiB")
-	fmt.Printf("initial sync of %d users: %d in scope in %v = %.0f users/s (%.2f ms CPU/user); %d invitations + %d PATCHes (%.2f writes/user); peak RSS %.0f MiB (anonymous %.0f MiB); data file %.0f MiB\n",
-		users, want, elapsed.Round(time.Millisecond), rate, cpuPerUser, invites, patches, float64(invites+patches)/float64(want),
+	b.ReportMetric(commits, "commits/user")
+	fmt.Printf("initial sync of %d users: %d in scope in %v = %.0f users/s (%.2f ms CPU/user, simulator %.2f); %d invitations + %d PATCHes (%.2f writes/user); %.2f commits/user; peak RSS %.0f MiB (anonymous %.0f MiB); data file %.0f MiB\n",
+		users, want, elapsed.Round(time.Millisecond), rate, cpuPerUser, simPerUser, invites, patches, float64(invites+patches)/float64(want), commits,
 		float64(rss)/1024, float64(peakAnon)/1024, float64(file.Size())/(1<<20))
 	return result{rate: rate, cpuPerUser: cpuPerUser}
+}
+
+// committed is how many write transactions the data file has had: bbolt
+// numbers them, and the file is new for each run.
+func committed(b *testing.B, path string) uint64 {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var id int
+	if err := db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil }); err != nil {
+		b.Fatal(err)
+	}
+	return uint64(id)
+}
+
+// selfCPU is the CPU time this process has used.
+func selfCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // newBenchHarness seeds a source tenant of the given size.
@@ -106,26 +158,28 @@ func newBenchHarness(b *testing.B, users int) *harness {
 	})
 }
 
-// watchAnon samples a process's anonymous resident memory (RssAnon in
-// /proc/<pid>/status, Linux) every 200 ms until it exits; the function it
-// returns stops the sampling and gives the peak in KiB (0 where /proc
-// does not tell).
-func watchAnon(pid int) func() int {
+// watchMemory samples a process's memory every 200 ms until it exits
+// (Linux /proc/<pid>/status): its peak resident size (VmHWM, the kernel's
+// own high-water mark of this process's memory map, so nothing between
+// samples is missed but the last 200 ms) and its peak of anonymous resident
+// memory (RssAnon, sampled). The function it returns stops the sampling
+// and gives both in KiB (0 where /proc does not tell).
+func watchMemory(pid int) func() (hwm, anon int) {
 	var (
-		mu   sync.Mutex
-		peak int
-		done = make(chan struct{})
-		wg   sync.WaitGroup
+		mu       sync.Mutex
+		peakHWM  int
+		peakAnon int
+		done     = make(chan struct{})
+		wg       sync.WaitGroup
 	)
 	wg.Go(func() {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if kib, ok := rssAnon(pid); ok {
-				mu.Lock()
-				peak = max(peak, kib)
-				mu.Unlock()
-			}
+			st := procStatus(pid)
+			mu.Lock()
+			peakHWM, peakAnon = max(peakHWM, st["VmHWM"]), max(peakAnon, st["RssAnon"])
+			mu.Unlock()
 			select {
 			case <-done:
 				return
@@ -133,26 +187,31 @@ func watchAnon(pid int) func() int {
 			}
 		}
 	})
-	return func() int {
+	return func() (int, int) {
 		close(done)
 		wg.Wait()
-		return peak
+		return peakHWM, peakAnon
 	}
 }
 
-// rssAnon reads RssAnon of a process, in KiB.
-func rssAnon(pid int) (int, bool) {
+// procStatus reads the kB figures of a process's /proc status.
+func procStatus(pid int) map[string]int {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, false
+		return nil
 	}
 	defer f.Close()
+	kib := map[string]int{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "RssAnon:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return n, err == nil
+		name, v, ok := strings.Cut(sc.Text(), ":")
+		v, isKB := strings.CutSuffix(strings.TrimSpace(v), " kB")
+		if !ok || !isKB {
+			continue
+		}
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+			kib[name] = n
 		}
 	}
-	return 0, false
+	return kib
 }

@@ -48,6 +48,9 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 	flags.BoolVar(&o.noSubscribe, "no-subscribe", false, "do not subscribe to Graph change notifications (the delta timer alone keeps sync)")
 	flags.DurationVar(&o.stay, "stay", 0, "with --once: stay live this long after the first sync (e.g. 60s)")
 	flags.BoolVar(&o.once, "once", false, "run until every queue is empty, print the summary and exit (1 if anything was dead-lettered)")
+	var prof profiles
+	flags.StringVar(&prof.cpu, "cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
+	flags.StringVar(&prof.mem, "memprofile", "", "write a pprof allocation profile to this file at exit")
 	if err := flags.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -63,7 +66,14 @@ func local(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.Close()
-	return runLocal(ctx, a, o, getenv, stdout)
+	if err := prof.start(); err != nil {
+		return err
+	}
+	err = runLocal(ctx, a, o, getenv, stdout)
+	if perr := prof.stop(); perr != nil {
+		return errors.Join(err, perr)
+	}
+	return err
 }
 
 type localOptions struct {

@@ -1,7 +1,7 @@
 // Package embedded is galsync's default backend: a durable queue with Service
 // Bus semantics and the store, both in one bbolt file. Every write is a
 // committed, fsynced transaction before the call returns; writes from
-// concurrent goroutines share commits through bbolt's Batch. Message locks
+// concurrent goroutines share commits (commit.go). Message locks
 // live in memory, so after a restart every message is available again, as if
 // its lock had expired; delivery counts are durable.
 package embedded
@@ -32,12 +32,6 @@ var (
 // ErrClosed is returned by every call made after Close.
 var ErrClosed = errors.New("embedded: database is closed")
 
-// DefaultBatchDelay is how long a write waits for concurrent writers to join
-// its commit. With fsync emulated at 1.5 ms, 8 to 32 writers moved the most
-// messages with 0.5 to 1 ms; bbolt's own default of 10 ms moved a third as
-// many, and a lone writer pays the delay on every write.
-const DefaultBatchDelay = time.Millisecond
-
 // Options configure Open.
 type Options struct {
 	// Queues are the queues and their settings; nil means pulls, invites and
@@ -49,8 +43,6 @@ type Options struct {
 	Now func() time.Time
 	// Logger (default: discard).
 	Logger *slog.Logger
-	// BatchDelay overrides DefaultBatchDelay.
-	BatchDelay time.Duration
 	// MappedRelease overrides DefaultMappedRelease; negative never
 	// releases.
 	MappedRelease time.Duration
@@ -61,11 +53,13 @@ type Options struct {
 
 // DB is the embedded queue and store.
 type DB struct {
-	bolt   *bolt.DB
-	now    func() time.Time
-	log    *slog.Logger
-	queues map[string]*queueState // by name, dead-letter subqueues included
-	names  []string               // the main queues, sorted
+	bolt *bolt.DB
+	// commits runs the concurrent writes, in shared transactions.
+	commits *committer
+	now     func() time.Time
+	log     *slog.Logger
+	queues  map[string]*queueState // by name, dead-letter subqueues included
+	names   []string               // the main queues, sorted
 
 	closeOnce sync.Once
 	closed    chan struct{}
@@ -86,8 +80,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
-	bdb.MaxBatchDelay = opts.BatchDelay
-	db := &DB{bolt: bdb, now: opts.Now, log: opts.Logger, queues: map[string]*queueState{}, closed: make(chan struct{})}
+	db := &DB{bolt: bdb, commits: startCommitter(bdb), now: opts.Now, log: opts.Logger, queues: map[string]*queueState{}, closed: make(chan struct{})}
 	for name, qo := range opts.Queues {
 		main := newQueueState(name, qo, db.now).withDeadLetter()
 		main.onDue = func() { db.dueFired(main) }
@@ -96,6 +89,7 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	slices.Sort(db.names)
 	if err := db.init(); err != nil {
+		db.commits.close()
 		_ = bdb.Close()
 		return nil, err
 	}
@@ -134,9 +128,6 @@ func withDefaults(o Options) (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.BatchDelay <= 0 {
-		o.BatchDelay = DefaultBatchDelay
 	}
 	if o.MappedRelease == 0 {
 		o.MappedRelease = DefaultMappedRelease
@@ -194,6 +185,7 @@ func (db *DB) Close() error {
 		for _, q := range db.queues {
 			q.stop()
 		}
+		db.commits.close()
 		if cerr := db.bolt.Close(); cerr != nil {
 			err = fmt.Errorf("embedded: close: %w", cerr)
 		}

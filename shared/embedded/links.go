@@ -36,7 +36,7 @@ func (db *DB) GetLink(ctx context.Context, direction, sourceUserID string) (gals
 }
 
 // PutLink creates or replaces a link, ETag-guarded. Workers call it
-// concurrently, so it joins a batch commit.
+// concurrently, so it shares their commits.
 func (db *DB) PutLink(ctx context.Context, l galsync.Link) (galsync.Link, error) {
 	if err := db.usable(ctx); err != nil {
 		return l, fmt.Errorf("embedded: put link: %w", err)
@@ -50,7 +50,7 @@ func (db *DB) PutLink(ctx context.Context, l galsync.Link) (galsync.Link, error)
 		return l, fmt.Errorf("embedded: put link %s/%s: %w", l.Direction, l.SourceUserID, err)
 	}
 	var etag string
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.commits.write(func(tx *bolt.Tx) error {
 		etag, err = putVersioned(tx, bucketLinks, key, l.ETag, data)
 		return err
 	})

@@ -21,7 +21,7 @@ import (
 const pruneChunk = 1000
 
 // AppendLog appends entries; an entry without a time gets the clock's.
-// Workers call it concurrently, so it joins a batch commit.
+// Workers call it concurrently, so it shares their commits.
 func (db *DB) AppendLog(ctx context.Context, entries ...galsync.LogEntry) error {
 	if err := db.usable(ctx); err != nil {
 		return fmt.Errorf("embedded: append log: %w", err)
@@ -48,7 +48,7 @@ func (db *DB) AppendLog(ctx context.Context, entries ...galsync.LogEntry) error 
 		}
 		stamped[i], vals[i] = e, data
 	}
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+	err := db.commits.write(func(tx *bolt.Tx) error {
 		for i, e := range stamped {
 			if err := putLogEntry(tx, e, vals[i]); err != nil {
 				return err

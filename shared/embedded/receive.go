@@ -74,7 +74,7 @@ func (db *DB) receiveOnce(q *queueState, limit int) ([]queue.Delivery, <-chan st
 	}
 	var delivered []queue.Delivery
 	var dead []int64
-	err := db.bolt.Batch(func(tx *bolt.Tx) error {
+	err := db.commits.write(func(tx *bolt.Tx) error {
 		var err error
 		delivered, dead, err = deliverTx(tx, q, seqs)
 		return err

@@ -10,7 +10,7 @@ import (
 )
 
 // Cursors and direction states are written by one delta-pull at a time, so
-// they commit on their own (Update) rather than waiting for a batch.
+// they commit on their own (Update) rather than through the shared commits.
 
 // GetCursor reads a direction's cursor.
 func (db *DB) GetCursor(ctx context.Context, direction string) (galsync.Cursor, error) {

@@ -137,7 +137,7 @@ func (db *DB) activateDue(q *queueState) error {
 			return nil
 		}
 		var seqs []int64
-		err := db.bolt.Batch(func(tx *bolt.Tx) error {
+		err := db.commits.write(func(tx *bolt.Tx) error {
 			var err error
 			seqs, err = activateTx(tx, q, due, now)
 			return err

@@ -44,7 +44,7 @@ func (db *DB) Send(ctx context.Context, name string, msgs ...queue.Message) erro
 		}
 	}
 	var sent sendResult
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.commits.write(func(tx *bolt.Tx) error {
 		var err error
 		sent, err = sendTx(tx, q, now, out, msgs)
 		return err

@@ -102,7 +102,7 @@ func (db *DB) settle(ctx context.Context, op string, d queue.Delivery, change se
 		return fmt.Errorf("embedded: %s %s #%d: %w", op, d.Queue, d.SequenceNumber, err)
 	}
 	var after func()
-	err = db.bolt.Batch(func(tx *bolt.Tx) error {
+	err = db.commits.write(func(tx *bolt.Tx) error {
 		var err error
 		after, err = change(tx, q)
 		return err

@@ -66,13 +66,7 @@ func (o object) json() json.RawMessage {
 // jsonText encodes s as a JSON string without HTML escaping: Newtonsoft
 // leaves <, > and & alone, and so must a payload meant to match it byte for
 // byte.
-func jsonText(s string) json.RawMessage {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // encoding a string cannot fail
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-}
+func jsonText(s string) json.RawMessage { return appendJSONString(nil, s) }
 
 // jsonArray encodes strings as a JSON array.
 func jsonArray(values []string) json.RawMessage {
@@ -95,7 +89,10 @@ func stringObject(m map[string]string) object {
 
 // doubleEncoded is a string value as the host sends it: the JSON text of
 // the string (SerializeObject), itself a JSON string in the envelope.
-func doubleEncoded(s string) json.RawMessage { return jsonText(string(jsonText(s))) }
+func doubleEncoded(s string) json.RawMessage {
+	inner := appendJSONString(make([]byte, 0, len(s)+16), s)
+	return appendJSONString(make([]byte, 0, len(inner)+len(inner)/4+16), string(inner))
+}
 
 // numberText is a number as the host sends it: SerializeObject of the
 // number, a JSON string.

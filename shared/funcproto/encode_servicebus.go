@@ -66,24 +66,11 @@ func copyBodyScalars(meta *object, body []byte) {
 	if !isObject(body) {
 		return
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if _, err := dec.Token(); err != nil { // the opening brace
-		return
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return
-		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return
-		}
+	_ = eachMember(body, func(key string, raw json.RawMessage) {
 		if v, ok := scalarText(raw); ok {
 			meta.put(key, v)
 		}
-	}
+	})
 }
 
 // scalarText encodes a scalar JSON value as the host sends binding data:
@@ -92,8 +79,8 @@ func copyBodyScalars(meta *object, body []byte) {
 func scalarText(raw json.RawMessage) (json.RawMessage, bool) {
 	switch raw[0] {
 	case '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
+		s, err := unquoteJSON(raw)
+		if err != nil {
 			return nil, false
 		}
 		return doubleEncoded(s), true

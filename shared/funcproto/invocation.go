@@ -66,6 +66,26 @@ func decodeEnvelope(b []byte) (*Invocation, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrMalformed)
 	}
+	// The host's envelope holds objects only: read it in one pass. An
+	// envelope with anything else at its top level is read member by
+	// member, to say what is wrong with it.
+	var objects map[string]map[string]json.RawMessage
+	if json.Unmarshal(b, &objects) == nil && objects != nil {
+		data := objectNamed(objects, "Data")
+		if data == nil {
+			return nil, fmt.Errorf("%w: missing Data", ErrMalformed)
+		}
+		meta := objectNamed(objects, "Metadata")
+		if meta == nil {
+			meta = map[string]json.RawMessage{}
+		}
+		return &Invocation{Data: data, Metadata: meta}, nil
+	}
+	return decodeMembers(b)
+}
+
+// decodeMembers reads the envelope member by member.
+func decodeMembers(b []byte) (*Invocation, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(b, &top); err != nil {
 		return nil, fmt.Errorf("%w: not a JSON object: %v", ErrMalformed, err)
@@ -90,6 +110,16 @@ func decodeEnvelope(b []byte) (*Invocation, error) {
 	return &Invocation{Data: data, Metadata: meta}, nil
 }
 
+// objectNamed is objects[name], matched as lookup matches; nil when absent
+// or null.
+func objectNamed(objects map[string]map[string]json.RawMessage, name string) map[string]json.RawMessage {
+	k, ok := foldKey(objects, name)
+	if !ok {
+		return nil
+	}
+	return objects[k]
+}
+
 // objectField returns top[name] (matched case-insensitively) as an object,
 // nil when absent or null.
 func objectField(top map[string]json.RawMessage, name string) (map[string]json.RawMessage, error) {
@@ -108,20 +138,27 @@ func objectField(top map[string]json.RawMessage, name string) (map[string]json.R
 // absent. Among several case variants the smallest key wins, so the choice
 // does not depend on map order.
 func lookup(m map[string]json.RawMessage, key string) (json.RawMessage, bool) {
-	if v, ok := m[key]; ok {
-		return v, !isNull(v)
-	}
-	var found []string
-	for k := range m {
-		if strings.EqualFold(k, key) {
-			found = append(found, k)
-		}
-	}
-	if len(found) == 0 {
+	k, ok := foldKey(m, key)
+	if !ok {
 		return nil, false
 	}
-	v := m[slices.Min(found)]
+	v := m[k]
 	return v, !isNull(v)
+}
+
+// foldKey is the key of m that lookup takes for key: key itself if m has
+// it, else the smallest of its case variants in m.
+func foldKey[V any](m map[string]V, key string) (string, bool) {
+	if _, ok := m[key]; ok {
+		return key, true
+	}
+	found, ok := "", false
+	for k := range m {
+		if strings.EqualFold(k, key) && (!ok || k < found) {
+			found, ok = k, true
+		}
+	}
+	return found, ok
 }
 
 func isNull(raw json.RawMessage) bool {

@@ -20,8 +20,8 @@ func unwrap(raw json.RawMessage) (string, error) {
 	if len(raw) == 0 || raw[0] != '"' {
 		return string(raw), nil
 	}
-	var once string
-	if err := json.Unmarshal(raw, &once); err != nil {
+	once, err := unquoteJSON(raw)
+	if err != nil {
 		return "", fmt.Errorf("not a JSON string: %w", err)
 	}
 	if twice, ok := unquote(once); ok {
@@ -35,11 +35,8 @@ func unquote(s string) (string, bool) {
 	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
 		return "", false
 	}
-	var out string
-	if err := json.Unmarshal([]byte(s), &out); err != nil {
-		return "", false
-	}
-	return out, true
+	out, err := unquoteJSON([]byte(s))
+	return out, err == nil
 }
 
 // metaString reads a string metadata value, double-encoded or plain; an

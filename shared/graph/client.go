@@ -118,7 +118,7 @@ func newAdapter(ep Endpoint, httpClient *http.Client) (abs.RequestAdapter, strin
 	}
 	// The token goes only to the base URL's host; a link elsewhere is sent
 	// without it.
-	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(ep.Credential, ep.Scopes, []string{u.Hostname()})
+	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(reuseToken(ep.Credential), ep.Scopes, []string{u.Hostname()})
 	if err != nil {
 		return nil, "", fmt.Errorf("authentication provider: %w", err)
 	}
