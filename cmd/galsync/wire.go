@@ -293,7 +293,7 @@ func newPacer(t galsync.Topology, s config.Settings) (*pace.Pacer, error) {
 		}
 		budgets[tn.Name] = b
 	}
-	return pace.New(budgets, pace.Options{MaxWait: s.GraphMaxWait})
+	return pace.New(budgets, pace.Options{MaxWait: s.GraphMaxWait, MaxWaiters: s.GraphMaxWaiters})
 }
 
 // serveUntilDone serves h on the listener until ctx ends, then shuts down.

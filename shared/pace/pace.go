@@ -102,6 +102,12 @@ type Options struct {
 	// work off and take other work (other tenants) meanwhile. Zero waits
 	// as long as the context allows.
 	MaxWait time.Duration
+	// MaxWaiters bounds how many requests wait for one tenant's budget at
+	// once; one more is refused at once with a *WaitError, as if it had
+	// to wait past MaxWait. Waiters beyond the few that keep the budget
+	// busy add no throughput: they hold workers other tenants could use.
+	// Zero: no bound.
+	MaxWaiters int
 }
 
 // Pacer holds the budgets of every configured tenant. It is safe for
@@ -125,7 +131,7 @@ func New(budgets map[string]Budget, opts Options) (*Pacer, error) {
 			errs = append(errs, fmt.Errorf("pace: tenant %s: %w", name, err))
 			continue
 		}
-		p.tenants[name] = newTenant(name, b, opts.MaxWait)
+		p.tenants[name] = newTenant(name, b, opts)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err

@@ -42,7 +42,8 @@ func TestBudgetSizes(t *testing.T) {
 		{"resource units, large", Budget{Size: Large}, Documented(Large).ResourceUnits, 8000, 800},
 		{"scaled like the simulator", Budget{Scale: 0.1}, doc.Writes, 300, 20},
 		{"scaled below one unit", Budget{Scale: 0.001}, doc.Invitations, 1, 1 / 0.005},
-		{"margin slows the refill only", Budget{Scale: 0.1, Margin: 0.05}, doc.Writes, 300, 19},
+		{"margin holds back burst and refill", Budget{Scale: 0.1, Margin: 0.05}, doc.Writes, 285, 19},
+		{"margin keeps one unit", Budget{Scale: 0.001, Margin: 0.5}, doc.Invitations, 1, 1 / 0.005 * 0.5},
 		{"split by instances", Budget{Scale: 0.1, Instances: 4}, doc.Writes, 75, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,7 +154,7 @@ func TestMarginAndInstances(t *testing.T) {
 		rate     float64
 		lastAt   time.Duration
 	}{
-		{"margin 0.5 halves the refill", Budget{Scale: 0.1, Margin: 0.5}, 300, 10, 10 * time.Second},
+		{"margin 0.5 halves burst and refill", Budget{Scale: 0.1, Margin: 0.5}, 150, 10, 25 * time.Second},
 		{"four instances share the budget", Budget{Scale: 0.1, Instances: 4}, 75, 5, 65 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -362,4 +363,71 @@ func TestUtilization(t *testing.T) {
 			t.Errorf("Tenants = %v", names)
 		}
 	})
+}
+
+// TestWaitersAreServedInTurn: invitations wait in one line, first come,
+// first served, and a request that would wait beyond MaxWait behind those
+// ahead of it is told so at once. The invitation bucket (15 per 0.5 s at
+// scale 0.1) is empty; 40 workers ask one after another with MaxWait 1 s:
+// the first 30 are granted in the order they asked, 1/30 s apart, and the
+// last 10 are refused at once, each told to come back after the 30 in
+// line and the refused ones before it, 1/30 s apart: put-off work returns
+// spread over the refill, not all at once. Before
+// the line, every waiter raced for each refill, and one that kept losing
+// to newcomers ran out its MaxWait although the budget was not short.
+func TestWaitersAreServedInTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tn := tenantFor(t, Budget{Scale: 0.1}, Options{MaxWait: time.Second})
+		tn.Throttled(InvitationBucket, invitation, 0)
+		start := time.Now()
+		var (
+			mu      sync.Mutex
+			order   []int
+			refused = map[int]time.Duration{}
+			wg      sync.WaitGroup
+		)
+		for i := range 40 {
+			wg.Go(func() {
+				err := tn.Wait(t.Context(), invitation)
+				mu.Lock()
+				defer mu.Unlock()
+				var we *WaitError
+				switch {
+				case err == nil:
+					order = append(order, i)
+					if want := time.Duration(len(order)) * time.Second / 30; math.Abs(float64(time.Since(start)-want)) > float64(time.Microsecond) {
+						t.Errorf("grant %d at %v, want %v", len(order), time.Since(start), want)
+					}
+				case errors.As(err, &we):
+					refused[i] = we.RetryAfter()
+					if d := time.Since(start); d != 0 {
+						t.Errorf("worker %d refused after %v, want at once", i, d)
+					}
+				default:
+					t.Error(err)
+				}
+			})
+			synctest.Wait() // worker i is in line (or refused) before i+1 asks
+		}
+		wg.Wait()
+		if want := seq(30); !slices.Equal(order, want) {
+			t.Errorf("granted in the order %v, want %v", order, want)
+		}
+		if len(refused) != 10 {
+			t.Fatalf("%d refused, want 10", len(refused))
+		}
+		for i := 30; i < 40; i++ {
+			if want := time.Duration(i+1) * time.Second / 30; math.Abs(float64(refused[i]-want)) > float64(time.Microsecond) {
+				t.Errorf("worker %d told to wait %v, want %v (its place after the line and those refused before it)", i, refused[i], want)
+			}
+		}
+	})
+}
+
+func seq(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
 }

@@ -3,18 +3,24 @@ package pace
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
 
 // Tenant is one tenant's budget, shared by every worker of the process.
 type Tenant struct {
-	name    string
-	maxWait time.Duration
+	name       string
+	maxWait    time.Duration
+	maxWaiters int
 
 	mu      sync.Mutex
 	buckets [bucketCount]bucket
-	stats   Stats
+	lines   [bucketCount][]*waiter // Wait's lines, by the limit that binds
+	// deferred is, per line, when the last request refused by MaxWait was
+	// told to come back.
+	deferred [bucketCount]time.Time
+	stats    Stats
 }
 
 // Stats count what a tenant's pacing did.
@@ -24,9 +30,9 @@ type Stats struct {
 	Throttled int           // 429s adopted
 }
 
-func newTenant(name string, b Budget, maxWait time.Duration) *Tenant {
+func newTenant(name string, b Budget, opts Options) *Tenant {
 	l := Documented(b.Size)
-	t := &Tenant{name: name, maxWait: maxWait}
+	t := &Tenant{name: name, maxWait: opts.MaxWait, maxWaiters: opts.MaxWaiters}
 	t.buckets[resourceUnitIndex] = newBucket(b.size(l.ResourceUnits))
 	t.buckets[writeIndex] = newBucket(b.size(l.Writes))
 	t.buckets[tenantWriteIndex] = newBucket(b.size(l.TenantWrites))
@@ -41,11 +47,41 @@ func (t *Tenant) Name() string { return t.name }
 // takes them. It fails when ctx ends first, or with a *WaitError when the
 // wait would be longer than the pacer's MaxWait. A nil Tenant paces
 // nothing.
+//
+// Waiters are served first come, first served, in one line per limit that
+// binds them (Cost.primary: invitations, writes, reads), so a read does
+// not wait behind writes, and no worker loses the race for each refill to
+// newcomers until its MaxWait runs out. A request joining a line learns
+// at once how long the requests ahead of it will take: when that is more
+// than MaxWait, or MaxWaiters requests wait for the tenant already, it
+// fails with that wait without joining, so its caller puts the work off
+// for as long and takes other work (other tenants) meanwhile.
 func (t *Tenant) Wait(ctx context.Context, c Cost) error {
 	if t == nil || c.Zero() {
 		return nil
 	}
-	var waited time.Duration
+	line := c.primary()
+	t.mu.Lock()
+	if d := t.expectedWait(line, c); (t.maxWait > 0 && d > t.maxWait) || (t.maxWaiters > 0 && t.waiters() >= t.maxWaiters) {
+		d = t.putOff(line, c, d)
+		t.mu.Unlock()
+		return &WaitError{Tenant: t.name, Wait: d}
+	}
+	w := &waiter{units: c.units(line), turn: make(chan struct{})}
+	t.join(line, w)
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.leave(line, w)
+		t.mu.Unlock()
+	}()
+
+	start := time.Now()
+	select {
+	case <-w.turn:
+	case <-ctx.Done():
+		return fmt.Errorf("pace: tenant %s: waiting for Graph's budget: %w", t.name, context.Cause(ctx))
+	}
 	for {
 		t.mu.Lock()
 		now := time.Now()
@@ -60,22 +96,95 @@ func (t *Tenant) Wait(ctx context.Context, c Cost) error {
 				t.buckets[i].take(now, c.units(i))
 			}
 			t.stats.Requests++
-			t.stats.Waited += waited
+			t.stats.Waited += now.Sub(start)
 			t.mu.Unlock()
 			return nil
 		}
 		t.mu.Unlock()
-		// Nothing is reserved while waiting: a request whose buckets are
-		// full meanwhile (a read while writes wait) goes first, and the
-		// waiters for one bucket share it as it refills.
+		// Nothing is reserved while waiting: a 429 adopted meanwhile
+		// (Throttled) moves the instant, and the loop sees it.
 		d := at.Sub(now)
-		if t.maxWait > 0 && waited+d > t.maxWait {
+		if waited := now.Sub(start); t.maxWait > 0 && waited+d > t.maxWait {
 			return &WaitError{Tenant: t.name, Wait: waited + d}
 		}
 		if err := ctxWait(ctx, d); err != nil {
 			return fmt.Errorf("pace: tenant %s: waiting for Graph's budget: %w", t.name, err)
 		}
-		waited += d
+	}
+}
+
+// putOff is when a request refused with an expected wait of d should come
+// back: after the line ahead of it, and after the requests put off before
+// it, each the refill of its units later, so that work put off comes back
+// spread over the refill instead of all at once (to be put off again).
+// t.mu is held.
+func (t *Tenant) putOff(line int, c Cost, d time.Duration) time.Duration {
+	now := time.Now()
+	at := now.Add(d)
+	if next := t.deferred[line].Add(t.buckets[line].units(c.units(line))); next.After(at) {
+		at = next
+	}
+	t.deferred[line] = at
+	return at.Sub(now)
+}
+
+// waiter is one request in a line.
+type waiter struct {
+	units float64       // its charge to the line's bucket
+	turn  chan struct{} // closed when it is first in line
+}
+
+// expectedWait is how long a request of cost c joining line now would
+// wait: until its line's bucket has refilled for everyone ahead of it and
+// for c, and every other bucket of c holds its units. t.mu is held.
+func (t *Tenant) expectedWait(line int, c Cost) time.Duration {
+	now := time.Now()
+	ahead := 0.0
+	for _, w := range t.lines[line] {
+		ahead += w.units
+	}
+	at := now
+	for i := range t.buckets {
+		units := c.units(i)
+		if i == line {
+			units += ahead
+		}
+		if e := t.buckets[i].earliest(now, units); e.After(at) {
+			at = e
+		}
+	}
+	return at.Sub(now)
+}
+
+// waiters counts the requests waiting in the tenant's lines. t.mu is held.
+func (t *Tenant) waiters() int {
+	n := 0
+	for _, l := range t.lines {
+		n += len(l)
+	}
+	return n
+}
+
+// join puts w at the end of line; first in line, it has its turn at once.
+// t.mu is held.
+func (t *Tenant) join(line int, w *waiter) {
+	t.lines[line] = append(t.lines[line], w)
+	if len(t.lines[line]) == 1 {
+		close(w.turn)
+	}
+}
+
+// leave takes w out of line (granted, refused or given up) and gives the
+// next its turn. t.mu is held.
+func (t *Tenant) leave(line int, w *waiter) {
+	l := t.lines[line]
+	i := slices.Index(l, w)
+	if i < 0 {
+		return
+	}
+	t.lines[line] = slices.Delete(l, i, i+1)
+	if i == 0 && len(t.lines[line]) > 0 {
+		close(t.lines[line][0].turn)
 	}
 }
 
