@@ -204,11 +204,15 @@ func TestHostJSONConcurrencyMatchesInfra(t *testing.T) {
 	if want := variableDefault(t, "service_bus_max_concurrent_calls"); strconv.Itoa(got) != want {
 		t.Errorf("host.json maxConcurrentCalls is %d, variable service_bus_max_concurrent_calls defaults to %s", got, want)
 	}
+	// The local host runs more messages at once than an Azure instance
+	// (docs/host-json.md): its embedded store, not Graph, sets its pace,
+	// and shares commits among concurrent writes. It never runs fewer, so
+	// the tests see at least the concurrency of an instance.
 	f, ok := reflect.TypeOf(config.Settings{}).FieldByName("QueueConcurrency")
 	if !ok {
 		t.Fatal("config.Settings has no QueueConcurrency")
 	}
-	if local := f.Tag.Get("default"); local != strconv.Itoa(got) {
-		t.Errorf("the local host runs %s messages per queue by default (GALSYNC_QUEUE_CONCURRENCY), host.json %d", local, got)
+	if local, err := strconv.Atoi(f.Tag.Get("default")); err != nil || local < got {
+		t.Errorf("the local host runs %s messages per queue by default (GALSYNC_QUEUE_CONCURRENCY), fewer than host.json's %d", f.Tag.Get("default"), got)
 	}
 }

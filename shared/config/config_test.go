@@ -131,7 +131,7 @@ func TestValuesCoverEverySetting(t *testing.T) {
 			t.Errorf("Values lacks %s", name)
 		}
 	}
-	if v["GALSYNC_DELTA_SCHEDULE"] != "*/15 * * * * *" || v["GALSYNC_PULL_BUDGET"] != "4m0s" || v["GALSYNC_QUEUE_CONCURRENCY"] != "8" {
+	if v["GALSYNC_DELTA_SCHEDULE"] != "*/15 * * * * *" || v["GALSYNC_PULL_BUDGET"] != "4m0s" || v["GALSYNC_QUEUE_CONCURRENCY"] != "16" {
 		t.Errorf("Values = %v", v)
 	}
 }
