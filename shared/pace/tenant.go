@@ -62,7 +62,9 @@ func (t *Tenant) Wait(ctx context.Context, c Cost) error {
 	}
 	line := c.primary()
 	t.mu.Lock()
-	if d := t.expectedWait(line, c); (t.maxWait > 0 && d > t.maxWait) || (t.maxWaiters > 0 && t.waiters() >= t.maxWaiters) {
+	// A request that would not wait at all (d == 0) holds no worker, so
+	// MaxWaiters does not refuse it.
+	if d := t.expectedWait(line, c); (t.maxWait > 0 && d > t.maxWait) || (t.maxWaiters > 0 && d > 0 && t.waiters() >= t.maxWaiters) {
 		d = t.putOff(line, c, d)
 		t.mu.Unlock()
 		return &WaitError{Tenant: t.name, Wait: d}
@@ -100,13 +102,18 @@ func (t *Tenant) Wait(ctx context.Context, c Cost) error {
 			t.mu.Unlock()
 			return nil
 		}
-		t.mu.Unlock()
 		// Nothing is reserved while waiting: a 429 adopted meanwhile
-		// (Throttled) moves the instant, and the loop sees it.
+		// (Throttled) moves the instant, and the loop sees it. A request
+		// it pushes past MaxWait is told the wait left from now (not the
+		// time it already waited on top), put off like one refused on
+		// joining, so the line comes back spread over the refill.
 		d := at.Sub(now)
 		if waited := now.Sub(start); t.maxWait > 0 && waited+d > t.maxWait {
-			return &WaitError{Tenant: t.name, Wait: waited + d}
+			d = t.putOff(line, c, d)
+			t.mu.Unlock()
+			return &WaitError{Tenant: t.name, Wait: d}
 		}
+		t.mu.Unlock()
 		if err := ctxWait(ctx, d); err != nil {
 			return fmt.Errorf("pace: tenant %s: waiting for Graph's budget: %w", t.name, err)
 		}
