@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Group commit. Workers' writes share transactions: a write joins the
@@ -66,6 +67,9 @@ func (c *committer) write(fn func(*bolt.Tx) error) error {
 	err := <-done
 	if err == errTrySolo {
 		err = c.bolt.Update(fn)
+		if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+			err = ErrClosed // the database closed while the write waited
+		}
 	}
 	return err
 }
