@@ -183,12 +183,13 @@ func resumed(m queue.Message, cause error) queue.Message {
 
 // putOff sends m again for when the budget it waits for has room. Nothing
 // failed: the attempts and the retry budget are left as they were, and the
-// provisioning log records nothing. Jitter (up to a tenth) spreads the
-// deferred messages over the refill.
+// provisioning log records nothing. No jitter is added: the pacer has
+// already spread the work it puts off over the refill, each piece the
+// refill of its units after the one before (pace.Tenant.Wait), and jitter
+// of up to a tenth of the delay brought the last users of a run back late.
 func (r *Retrier) putOff(ctx context.Context, queueName string, m queue.Message, cause error) (Settlement, error) {
 	after, _ := galsync.RetryDelay(cause)
 	after = max(after, 100*time.Millisecond)
-	after += time.Duration(r.jitter() * float64(after) / 10)
 	deferrals, _ := strconv.Atoi(m.Properties[queue.PropDeferrals])
 	next := m
 	next.Properties = maps.Clone(m.Properties)
