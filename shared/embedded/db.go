@@ -93,7 +93,7 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, err
 	}
-	if opts.MappedRelease > 0 {
+	if opts.MappedRelease > 0 && canReleaseMapped {
 		go db.releaseMappedEvery(opts.MappedRelease)
 	}
 	return db, nil

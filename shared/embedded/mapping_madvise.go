@@ -1,8 +1,11 @@
-//go:build linux
+//go:build linux || freebsd
 
 package embedded
 
 import "syscall"
+
+// canReleaseMapped: this system drops mapped pages on request.
+const canReleaseMapped = true
 
 // releaseMapped drops the pages of [data, data+size), a part of bbolt's
 // shared, read-only map of the data file, from the process's page tables
