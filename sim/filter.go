@@ -458,6 +458,20 @@ func (p *filterParser) in(prop property, support filterSupport) (filterExpr, *gr
 	if prop.kind != kindString {
 		return nil, unsupportedFilter("Invalid filter clause: in needs a string property.")
 	}
+	values, err := p.inValues()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.need(support.eq, "in", prop.name); err != nil {
+		return nil, err
+	}
+	p.noteIn(prop.name, values)
+	return inExpr{prop: prop, values: values}, p.expect(")")
+}
+
+// inValues parses the list of an in clause, ('a','b',...), up to but
+// not including its closing parenthesis.
+func (p *filterParser) inValues() ([]string, *graphError) {
 	if err := p.expect("("); err != nil {
 		return nil, err
 	}
@@ -469,17 +483,18 @@ func (p *filterParser) in(prop property, support filterSupport) (filterExpr, *gr
 		}
 		values = append(values, lit.text)
 		if !p.peekWord(",") {
-			break
+			return values, nil
 		}
 		p.pos++
 	}
-	if err := p.need(support.eq, "in", prop.name); err != nil {
-		return nil, err
-	}
+}
+
+// noteIn records an in clause longer than Graph takes without the
+// advanced-query headers.
+func (p *filterParser) noteIn(prop string, values []string) {
 	if len(values) > maxInValues && p.needs.manyIn == "" {
-		p.needs.manyIn = prop.name
+		p.needs.manyIn = prop
 	}
-	return inExpr{prop: prop, values: values}, p.expect(")")
 }
 
 // lambda parses coll/any(x:x eq 'v') and coll/any(x:startsWith(x,'v')).

@@ -197,27 +197,14 @@ func (p *groupFilterParser) in(prop groupProp, support filterSupport) (groupFilt
 	if _, ok := prop.get(&Group{}).(string); !ok {
 		return nil, unsupportedFilter("Invalid filter clause: in needs a string property.")
 	}
-	if err := p.expect("("); err != nil {
+	values, err := p.inValues()
+	if err != nil {
 		return nil, err
-	}
-	var values []string
-	for {
-		lit, err := p.literal()
-		if err != nil || !lit.quoted {
-			return nil, unsupportedFilter("Invalid filter clause: in needs a list of strings.")
-		}
-		values = append(values, lit.text)
-		if !p.peekWord(",") {
-			break
-		}
-		p.pos++
 	}
 	if err := p.need(support.eq, "in", prop.name); err != nil {
 		return nil, err
 	}
-	if len(values) > maxInValues && p.needs.manyIn == "" {
-		p.needs.manyIn = prop.name
-	}
+	p.noteIn(prop.name, values)
 	return func(g *Group) bool {
 		return slices.ContainsFunc(values, func(v string) bool { return strings.EqualFold(v, prop.get(g).(string)) })
 	}, p.expect(")")
