@@ -52,6 +52,15 @@ type graphInnerError struct {
 	ClientRequestID string `json:"client-request-id"`
 }
 
+// writeNoContent answers a write: 204, or gerr when it failed.
+func (s *Server) writeNoContent(w http.ResponseWriter, r *http.Request, gerr *graphError) {
+	if gerr != nil {
+		s.writeGraphError(w, r, gerr)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 func (s *Server) writeGraphError(w http.ResponseWriter, r *http.Request, e *graphError) {
 	h := w.Header()
 	for k, v := range e.headers {

@@ -409,11 +409,7 @@ func (s *Server) handlePatchGroup(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	t.mu.Unlock()
-	if gerr != nil {
-		s.writeGraphError(w, r, gerr)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.writeNoContent(w, r, gerr)
 }
 
 // handleDeleteGroup soft-deletes, as for users: delta reports "changed".
@@ -619,11 +615,7 @@ func (s *Server) handleAddMemberRef(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	t.mu.Unlock()
-	if gerr != nil {
-		s.writeGraphError(w, r, gerr)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.writeNoContent(w, r, gerr)
 }
 
 func (s *Server) handleRemoveMemberRef(w http.ResponseWriter, r *http.Request) {
@@ -638,9 +630,5 @@ func (s *Server) handleRemoveMemberRef(w http.ResponseWriter, r *http.Request) {
 		gerr = notFound(r.PathValue("member"))
 	}
 	t.mu.Unlock()
-	if gerr != nil {
-		s.writeGraphError(w, r, gerr)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.writeNoContent(w, r, gerr)
 }

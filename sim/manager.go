@@ -76,11 +76,7 @@ func (s *Server) handleSetManager(w http.ResponseWriter, r *http.Request) {
 		t.setManager(rec, mgr.user.ID)
 	}
 	t.mu.Unlock()
-	if gerr != nil {
-		s.writeGraphError(w, r, gerr)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.writeNoContent(w, r, gerr)
 }
 
 func (s *Server) handleDeleteManager(w http.ResponseWriter, r *http.Request) {
@@ -97,11 +93,7 @@ func (s *Server) handleDeleteManager(w http.ResponseWriter, r *http.Request) {
 		t.setManager(rec, "")
 	}
 	t.mu.Unlock()
-	if gerr != nil {
-		s.writeGraphError(w, r, gerr)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.writeNoContent(w, r, gerr)
 }
 
 // SetManager sets (or with "" removes) a user's manager, as a directory

@@ -174,11 +174,7 @@ func (s *Server) handlePatchUser(w http.ResponseWriter, r *http.Request) {
 		gerr = t.patch(rec, body, patchGraph)
 	}
 	t.mu.Unlock()
-	if gerr != nil {
-		s.writeGraphError(w, r, gerr)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	s.writeNoContent(w, r, gerr)
 }
 
 func hasKey(body map[string]json.RawMessage, name string) bool {
