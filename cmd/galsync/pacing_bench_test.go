@@ -193,9 +193,12 @@ func BenchmarkThrottledMeshFiveTargets(b *testing.B) {
 		if out, err := h.sync(); err != nil {
 			b.Fatalf("sync: %v\n%s", err, out)
 		}
+		want := inScope(h.source)
+		checkConverged(b, h, want)
 		reports := []budgetReport{budgetOf(h, "target", dstTenantID)}
 		for n := 2; n <= 5; n++ {
 			x := extraTargetOf(n)
+			checkGuestsIn(b, h, x, want)
 			reports = append(reports, budgetOf(h, x.name, x.id))
 		}
 		worst429, worstUsed := 0.0, 1.0
@@ -205,5 +208,33 @@ func BenchmarkThrottledMeshFiveTargets(b *testing.B) {
 		}
 		b.ReportMetric(100*worst429, "worst-429%")
 		b.ReportMetric(100*worstUsed, "worst-budget%")
+	}
+}
+
+// checkGuestsIn fails unless every user has exactly one guest in target
+// x with its job title (the mapped attribute that differs per user).
+func checkGuestsIn(b *testing.B, h *harness, x extraTarget, want []sim.User) {
+	b.Helper()
+	users, err := h.sim.Users(x.id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	guests := map[string]sim.User{}
+	for _, u := range users {
+		if u.CreationType != "Invitation" {
+			continue
+		}
+		if _, dup := guests[strings.ToLower(u.Mail)]; dup {
+			b.Errorf("%s: a second guest for one address", x.name)
+		}
+		guests[strings.ToLower(u.Mail)] = u
+	}
+	for _, u := range want {
+		if g, ok := guests[strings.ToLower(u.Mail)]; !ok || g.JobTitle != u.JobTitle {
+			b.Errorf("%s: user %s not converged (guest found %t)", x.name, u.ID, ok)
+		}
+	}
+	if len(guests) != len(want) {
+		b.Errorf("%s: %d guests, want %d", x.name, len(guests), len(want))
 	}
 }
